@@ -1,0 +1,71 @@
+"""Shared CLI plumbing: error mapping, progress bars, opening the catalog."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from app.catalog.build import Progress
+from app.catalog.open import open_catalog
+from app.catalog.store import CatalogStore
+from app.errors import CieloError
+
+
+def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn Cielo's named errors into one-line ``click`` errors (exit code 1), no traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CieloError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def tqdm_progress() -> tuple[Progress, Callable[[], None]]:
+    """A ``(stage, done, total)`` callback drawing tqdm bars on stderr, and a closer."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False)
+        bar.n = done
+        bar.refresh()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return progress, close
+
+
+def load_store() -> CatalogStore:
+    """Open the active catalog, building the default (with a progress bar) on first use."""
+    progress, close = tqdm_progress()
+    try:
+        store = open_catalog(progress=progress)
+    finally:
+        close()
+    return store
+
+
+def echo_json(data: Any) -> None:
+    """Write one JSON document to stdout (UTF-8, not ASCII-escaped)."""
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+top_k_option = click.option(
+    "--top-k", "-k", default=10, show_default=True, type=click.IntRange(1, 1000),
+    help="How many codes to return.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")

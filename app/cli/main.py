@@ -1,0 +1,173 @@
+"""The ``cielo`` command: search, batch coding, code lookup and catalog management.
+
+Results go to stdout (text or JSON); messages and progress go to stderr; failures exit
+non-zero with a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from app import __version__
+from app.cli.catalog import catalog
+from app.cli.common import echo_json, handle_errors, json_option, load_store, top_k_option
+from app.search.pipeline import PipelineConfig, SearchPipeline
+from app.search.types import SearchResult
+
+
+@click.group()
+@click.version_option(__version__, prog_name="cielo")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+def cli(verbose: bool) -> None:
+    """Cielo: offline CIE-10-ES / ICD-10-CM diagnosis coding.
+
+    Example: cielo search "fractura del cuello del fémur"
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _pipeline(no_aliases: bool) -> SearchPipeline:
+    return SearchPipeline(load_store(), config=PipelineConfig(aliases=not no_aliases))
+
+
+no_aliases_option = click.option(
+    "--no-aliases", is_flag=True, help="Search titles and inclusion terms only (no aliases)."
+)
+
+
+def _format_result(rank: int, r: SearchResult) -> str:
+    valid = "válido" if r.valid else "no válido"
+    title = r.title_es or r.title_en
+    note = " (título de la categoría)" if r.title_es_source == "who_ancestor" else ""
+    lines = [f"{rank:>2}. {r.code:<9} {title}{note}  [{valid}, cap. {r.chapter}]"]
+    if r.title_es and r.title_en:
+        lines.append(f"    {'':<9} en: {r.title_en}")
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("text")
+@top_k_option
+@json_option
+@no_aliases_option
+@handle_errors
+def search(text: str, top_k: int, as_json: bool, no_aliases: bool) -> None:
+    """Search codes for a clinical mention or a typed code.
+
+    Example: cielo search "IAM inferior" --top-k 5 --json
+    """
+    results = _pipeline(no_aliases).search(text, top_k=top_k)
+    if as_json:
+        echo_json({"query": text, "results": [r.to_dict() for r in results]})
+        return
+    if not results:
+        click.echo("Sin resultados.", err=True)
+        return
+    for rank, result in enumerate(results, 1):
+        click.echo(_format_result(rank, result))
+
+
+@cli.command("code-mentions")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@top_k_option
+@click.option(
+    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
+    help="JSON Lines output file (default: stdout).",
+)
+@no_aliases_option
+@handle_errors
+def code_mentions(file, top_k: int, output, no_aliases: bool) -> None:
+    """Code one mention per input line; write one JSON object per line, in order.
+
+    Each output line is {"mention": ..., "candidates": [{"code", "title_es", "title_en",
+    "score"}, ...]}; an empty input line gives an empty candidate list. Use - for stdin.
+
+    Example: cielo code-mentions mentions.txt --top-k 5 --output coded.jsonl
+    """
+    pipeline = _pipeline(no_aliases)
+    for line in file:
+        mention = line.rstrip("\r\n")
+        results = pipeline.search(mention, top_k=top_k) if mention.strip() else []
+        record = {
+            "mention": mention,
+            "candidates": [
+                {
+                    "code": r.code,
+                    "title_es": r.title_es,
+                    "title_en": r.title_en,
+                    "score": round(r.score, 6),
+                }
+                for r in results
+            ],
+        }
+        output.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+@cli.command()
+@click.argument("code")
+@json_option
+@handle_errors
+def lookup(code: str, as_json: bool) -> None:
+    """Show a code: hierarchy path, titles, notes, validity, 7th characters, children.
+
+    Example: cielo lookup t81.31xa
+    """
+    store = load_store()
+    record = store.get(code)
+    ancestors = store.ancestors(record.code)
+    notes = store.notes(record.code)
+    children = store.children(record.code)
+    seventh = store.seventh_characters(record.code)
+    data = {
+        "code": record.code,
+        "kind": record.kind,
+        "valid": record.valid,
+        "title_es": record.title_es,
+        "title_es_source": record.title_es_source,
+        "title_es_from": record.title_es_from,
+        "title_en": record.title_en,
+        "path": [{"code": a.code, "kind": a.kind, "title": a.title} for a in ancestors],
+        "notes": [{"kind": n.kind, "text": n.text, "from": n.from_code} for n in notes],
+        "seventh_characters": seventh,
+        "children": [{"code": c.code, "title": c.title, "valid": c.valid} for c in children],
+        "edition": store.edition,
+    }
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(" > ".join(a.code for a in ancestors) + f" > {record.code}")
+    click.echo(f"{record.code}  {'válido' if record.valid else 'no válido: elija un código más específico'}")
+    if record.title_es:
+        suffix = f" (título de {record.title_es_from})" if record.title_es_source == "who_ancestor" else ""
+        click.echo(f"  es: {record.title_es}{suffix}")
+    click.echo(f"  en: {record.title_en}")
+    for note in notes:
+        origin = "" if note.from_code == record.code else f" [{note.from_code}]"
+        click.echo(f"  {note.kind}{origin}: {note.text}")
+    if seventh:
+        click.echo("  7º carácter: " + "; ".join(f"{k} = {v}" for k, v in seventh.items()))
+    for child in children:
+        click.echo(f"  - {child.code:<9} {child.title}{'' if child.valid else ' …'}")
+
+
+cli.add_command(catalog)
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    """Entry point for ``python -m app.cli.main``."""
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+

@@ -1,0 +1,138 @@
+"""The search pipeline that the CLI, the UI and the evaluation share.
+
+``query understanding -> candidate generation (retriever) -> optional reranker -> results``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.catalog.store import CatalogStore
+from app.search.abbreviations import AbbreviationTable
+from app.search.alias import AliasRetriever
+from app.search.bm25 import BM25Retriever
+from app.search.code_lookup import CodeLookupRetriever
+from app.search.fusion import FusionRetriever
+from app.search.normalize import tokenize
+from app.search.query import analyze_query, content_tokens
+from app.search.types import Query, Reranker, Retriever, SearchResult
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """How to assemble the first stage.
+
+    Attributes:
+        aliases: use aliases (exact matching and as BM25 documents).
+        alias_sources: restrict aliases to these sources (None: all in the catalog).
+        alias_weight: RRF weight of exact alias hits relative to BM25 (1.0).
+        prefix_last: type-ahead: the last word also matches as a prefix.
+        candidate_k: how many first-stage candidates reach the reranker.
+    """
+
+    aliases: bool = True
+    alias_sources: tuple[str, ...] | None = None
+    alias_weight: float = 3.0
+    prefix_last: bool = False
+    candidate_k: int = 50
+
+    def describe(self) -> dict:
+        """The configuration as a plain dict (for reports)."""
+        return {
+            "aliases": self.aliases,
+            "alias_sources": list(self.alias_sources) if self.alias_sources is not None else None,
+            "alias_weight": self.alias_weight,
+            "prefix_last": self.prefix_last,
+            "candidate_k": self.candidate_k,
+        }
+
+
+def build_retriever(store: CatalogStore, config: PipelineConfig) -> Retriever:
+    """The first-stage retriever a configuration describes.
+
+    Example: ``build_retriever(store, PipelineConfig(aliases=False)).name == "bm25"``
+    """
+    if not config.aliases:
+        return BM25Retriever(store, alias_sources=(), prefix_last=config.prefix_last)
+    bm25 = BM25Retriever(store, alias_sources=config.alias_sources, prefix_last=config.prefix_last)
+    return FusionRetriever(
+        [(AliasRetriever(store, config.alias_sources), config.alias_weight), (bm25, 1.0)]
+    )
+
+
+class SearchPipeline:
+    """Text or code in, ranked :class:`SearchResult` out.
+
+    Args:
+        store: the catalog.
+        retriever: the first stage (default: from ``config``).
+        reranker: optional second stage.
+        abbreviations: the abbreviation table (default: the bundled one).
+        config: first-stage assembly when ``retriever`` is not given.
+
+    Example: ``SearchPipeline(store).search("fractura del cuello del fémur", top_k=5)``
+    """
+
+    def __init__(
+        self,
+        store: CatalogStore,
+        retriever: Retriever | None = None,
+        reranker: Reranker | None = None,
+        abbreviations: AbbreviationTable | None = None,
+        config: PipelineConfig | None = None,
+    ):
+        self.store = store
+        self.config = config or PipelineConfig()
+        self.retriever = retriever or build_retriever(store, self.config)
+        self.reranker = reranker
+        self.code_lookup = CodeLookupRetriever(store)
+        self.abbreviations = (
+            abbreviations if abbreviations is not None else AbbreviationTable.default()
+        )
+
+    def analyze(self, text: str) -> Query:
+        """Query understanding only (normalised text, typed code, expansions)."""
+        return analyze_query(text, self.abbreviations)
+
+    def search(self, text: str, top_k: int = 10) -> list[SearchResult]:
+        """Ranked results for a query; an empty or meaningless query gives ``[]``.
+
+        A typed code returns the code and the codes extending it; anything else goes
+        through the retriever and, when present, the reranker.
+        """
+        if top_k <= 0:
+            return []
+        query = self.analyze(text)
+        candidates = self.code_lookup.retrieve(query, top_k) if query.code else []
+        if not candidates:
+            candidates = self.retriever.retrieve(query, max(top_k, self.config.candidate_k))
+            if self.reranker is not None and candidates:
+                candidates = self.reranker.rerank(query, candidates)
+        candidates = candidates[:top_k]
+        records = self.store.get_many([c.code for c in candidates])
+        words = content_tokens(query.expanded) + content_tokens(query.normalized)
+        results = []
+        for cand in candidates:
+            record = records.get(cand.code)
+            if record is None:
+                continue
+            texts = [record.title_es or "", record.title_en, *cand.matched]
+            found = set(tokenize(" ".join(texts)))
+            results.append(
+                SearchResult(
+                    code=record.code,
+                    title_es=record.title_es,
+                    title_en=record.title_en,
+                    title_es_source=record.title_es_source,
+                    title_es_from=record.title_es_from,
+                    kind=record.kind,
+                    chapter=record.chapter,
+                    block=record.block,
+                    category=record.category,
+                    valid=record.valid,
+                    score=cand.score,
+                    retrievers=tuple(cand.retriever.split("+")),
+                    matched_terms=tuple(dict.fromkeys(w for w in words if w in found)),
+                )
+            )
+        return results

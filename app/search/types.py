@@ -1,0 +1,97 @@
+"""The contracts of the search pipeline: query, candidates, retrievers, rerankers, results.
+
+BM25, the exact-alias matcher, the dense index and their fusion all implement
+:class:`Retriever`; a :class:`Reranker` (the cross-encoder) is an optional second stage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from app.search.abbreviations import Expansion
+
+
+@dataclass(frozen=True)
+class Query:
+    """A query after understanding: normalised, typed code detected, abbreviations expanded.
+
+    ``text`` is what the user typed (capped at ``MAX_QUERY_CHARS``); ``expanded`` is the
+    normalised text with abbreviations replaced by their first expansion.
+    """
+
+    text: str
+    normalized: str
+    expanded: str
+    code: str | None = None
+    expansions: tuple[Expansion, ...] = ()
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A code proposed by a retriever, with its score (higher is better)."""
+
+    code: str
+    score: float
+    retriever: str
+    matched: tuple[str, ...] = field(default=(), compare=False)
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """First stage: propose up to ``k`` candidate codes for a query, best first."""
+
+    name: str
+
+    def retrieve(self, query: Query, k: int) -> list[Candidate]:
+        """Return at most ``k`` candidates sorted by descending score."""
+        ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Second stage: reorder (and rescore) first-stage candidates."""
+
+    name: str
+
+    def rerank(self, query: Query, candidates: list[Candidate]) -> list[Candidate]:
+        """Return the candidates reordered by descending new score."""
+        ...
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """One ranked code with what a coder needs to judge it."""
+
+    code: str
+    title_es: str | None
+    title_en: str
+    title_es_source: str | None
+    title_es_from: str | None
+    kind: str
+    chapter: str | None
+    block: str | None
+    category: str | None
+    valid: bool
+    score: float
+    retrievers: tuple[str, ...] = ()
+    matched_terms: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (stable keys)."""
+        return {
+            "code": self.code,
+            "title_es": self.title_es,
+            "title_en": self.title_en,
+            "title_es_source": self.title_es_source,
+            "title_es_from": self.title_es_from,
+            "kind": self.kind,
+            "chapter": self.chapter,
+            "block": self.block,
+            "category": self.category,
+            "valid": self.valid,
+            "score": round(self.score, 6),
+            "retrievers": list(self.retrievers),
+            "matched_terms": list(self.matched_terms),
+        }

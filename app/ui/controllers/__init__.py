@@ -1,0 +1,1 @@
+"""Controllers: connect the views' signals to pipeline and store calls run off the UI thread."""

@@ -1,0 +1,100 @@
+"""What the details pane shows about one code, gathered in one background call (no Qt).
+
+The data is read from the catalog store; composing 7th-character codes only keeps codes
+that the catalog says exist and are valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.catalog.store import CatalogStore, CodeRecord, NoteRecord
+from app.codes import pad_placeholder, strip_dot
+
+#: Order in which note groups are shown.
+NOTE_KINDS = (
+    "inclusion_term", "includes", "excludes1", "excludes2", "code_first",
+    "use_additional_code", "code_also", "notes", "seven_chr_note",
+)
+
+
+@dataclass(frozen=True)
+class SeventhOption:
+    """A 7th character that makes a valid full code from the current one."""
+
+    char: str
+    meaning: str
+    code: str
+    title: str
+
+
+@dataclass(frozen=True)
+class CodeDetails:
+    """Everything the details pane needs about one code."""
+
+    record: CodeRecord
+    ancestors: tuple[CodeRecord, ...]
+    notes: tuple[NoteRecord, ...]
+    children: tuple[CodeRecord, ...]
+    valid_descendants: tuple[CodeRecord, ...] = ()
+    seventh_options: tuple[SeventhOption, ...] = ()
+    favourite: bool = False
+    edition: str = ""
+    grouped_notes: dict[str, list[NoteRecord]] = field(default_factory=dict, compare=False)
+
+
+def seventh_options(store: CatalogStore, code: str) -> list[SeventhOption]:
+    """7th characters that compose a valid existing code from ``code`` (placeholder-X padded).
+
+    Example: ``[o.code for o in seventh_options(store, "T81.31")][0] == "T81.31XA"``
+    """
+    record = store.find(code)
+    if record is None or len(strip_dot(record.code)) >= 7:
+        return []
+    options: list[SeventhOption] = []
+    for char, meaning in store.seventh_characters(record.code).items():
+        full = store.find(pad_placeholder(record.code, char))
+        if full is not None and full.valid:
+            options.append(SeventhOption(char, meaning, full.code, full.title))
+    return options
+
+
+def group_notes(notes: list[NoteRecord]) -> dict[str, list[NoteRecord]]:
+    """Notes grouped by kind in display order (unknown kinds last), duplicates dropped."""
+    groups: dict[str, list[NoteRecord]] = {}
+    seen: set[tuple[str, str]] = set()
+    order = {k: i for i, k in enumerate(NOTE_KINDS)}
+    for note in sorted(notes, key=lambda n: order.get(n.kind, len(order))):
+        if (note.kind, note.text) in seen:
+            continue
+        seen.add((note.kind, note.text))
+        groups.setdefault(note.kind, []).append(note)
+    return groups
+
+
+def load_details(
+    store: CatalogStore, code: str, is_favourite: bool = False, descendants_limit: int = 60
+) -> CodeDetails:
+    """Gather a code's hierarchy, notes, children, valid descendants and 7th characters.
+
+    Raises:
+        CodeNotFound: the code is not in the catalog.
+
+    Example: ``load_details(store, "S72.001").seventh_options[0].code == "S72.001A"``
+    """
+    record = store.get(code)
+    notes = store.notes(record.code)
+    descendants: list[CodeRecord] = []
+    if not record.valid:
+        descendants = store.valid_descendants(record.code, limit=descendants_limit)
+    return CodeDetails(
+        record=record,
+        ancestors=tuple(store.ancestors(record.code)),
+        notes=tuple(notes),
+        children=tuple(store.children(record.code)),
+        valid_descendants=tuple(descendants),
+        seventh_options=tuple(seventh_options(store, record.code)),
+        favourite=is_favourite,
+        edition=store.edition,
+        grouped_notes=group_notes(notes),
+    )

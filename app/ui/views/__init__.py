@@ -1,0 +1,1 @@
+"""Views: widget construction and layout only, no behaviour."""
