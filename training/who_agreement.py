@@ -126,6 +126,19 @@ SCOPE_MARKERS: tuple[frozenset[str], ...] = (
     frozenset({"secondary"}),
 )
 
+#: WHO words that may appear in a WHO title and in no CM text without changing what the
+#: code means (boilerplate: "Special screening examination for" / "Encounter for
+#: screening for", "Sprain and strain" / "Sprain", "Fetus and newborn" / "Newborn", "Bus
+#: occupant injured ...: Driver injured ..." / "Driver of bus injured ..."). Any other
+#: WHO-only word blocks agreement below an exact match.
+WHO_BOILERPLATE = frozenset(
+    {
+        "part", "site", "special", "examination", "investigation", "person", "purpose",
+        "strain", "victim", "fetus", "incidental", "syndrome", "affective", "mention",
+        "while", "vehicle", "occupant", "transport", "accident", "need", "coinfection",
+    }
+)  # fmt: skip
+
 #: Spanish words in ``cie`` titles whose sense CM does not share: CM codes insulin-treated
 #: type 2 diabetes to E11 (+ Z79.4), so "(no) insulinodependiente" must not title E10/E11.
 OBSOLETE_SPANISH_TERMS = ("insulinodependiente",)
@@ -171,14 +184,14 @@ MANUAL_VERDICTS: dict[str, tuple[str, str]] = {
 
 _NOISE_PHRASES = re.compile(
     r"\b(?:not elsewhere classified|not classified elsewhere|not otherwise specified|"
-    r"not otherwise classified|unspecified|nos|nec)\b"
+    r"not otherwise classified|part unspecified|unspecified|nos|nec)\b"
 )
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
     {
         "a", "an", "the", "of", "and", "or", "in", "on", "at", "to", "by", "for", "from",
         "with", "as", "due", "its", "their", "specified", "than", "into", "which", "is",
-        "be", "encounter", "s",
+        "be", "encounter", "s", "any",
     }
 )  # fmt: skip
 # British -> American spellings that the generic rules below do not catch, and a few
@@ -195,10 +208,19 @@ _SPELLING = {
     "arthrosis": "osteoarthritis",
     "polyarthrosis": "polyosteoarthritis",
     "cyclist": "cycle rider",
+    "coxarthrosis": "osteoarthritis of hip",
+    "gonarthrosis": "osteoarthritis of knee",
+    "morphological": "morphologic",
+    "tyre": "tire",
+    "tyres": "tires",
 }
 _PHRASES = (
     (re.compile(r"\bmental retardation\b"), "intellectual disability"),
     (re.compile(r"\bprotein energy\b"), "protein calorie"),
+    (re.compile(r"\boverlapping lesion\b"), "overlapping site"),
+    (re.compile(r"\bclassified to other chapters\b"), "classified elsewhere"),
+    (re.compile(r"\bpersonal history of allergy\b"), "allergy status"),
+    (re.compile(r"\bin front of\b"), "before"),
 )
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7"}
 _OUR = re.compile(r"(\w{3,})our")
@@ -288,22 +310,93 @@ def english_tokens(text: str) -> frozenset[str]:
     return frozenset(_stem(w) for w in normalize_english(text).split() if w not in _STOPWORDS)
 
 
+def similar_tokens(left: str, right: str) -> bool:
+    """True for two spellings of one word: equal; one a prefix of the other followed by a
+    derivational suffix (``sphenoid``/``sphenoidal``, ``axilla``/``axillary``); or, for
+    words of 7+ letters with the same first three, one edit apart (``sibirica``/
+    ``siberica``). Doubled letters and ``y``/``i`` are folded first (``giannotti``/
+    ``gianotti``, ``pyriform``/``piriform``).
+
+    Example: ``similar_tokens("morphological", "morphologic") is True``
+    """
+    if left == right:
+        return True
+    a, b = _skeleton(left), _skeleton(right)
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    if len(short) >= 5 and long_.startswith(short) and long_[len(short) :] in _SUFFIXES:
+        return True
+    return (
+        len(short) >= 7 and a[:3] == b[:3] and len(long_) - len(short) <= 1
+        and _within_one_edit(a, b)
+    )  # fmt: skip
+
+
+_SUFFIXES = frozenset({"al", "ar", "ary", "ic", "ical", "ry", "ly", "e", "ed", "d"})
+
+
+def _skeleton(token: str) -> str:
+    token = token.replace("y", "i")
+    return re.sub(r"(.)\1+", r"\1", token)
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) <= 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def match_tokens(
+    left: frozenset[str], right: frozenset[str]
+) -> tuple[int, frozenset[str], frozenset[str]]:
+    """Pair the words of two sets (equal first, then :func:`similar_tokens`, in sorted
+    order so the result is deterministic).
+
+    Returns the number of pairs and the unpaired words of each side.
+
+    Example: ``match_tokens(frozenset({"sphenoidal", "sinus"}), frozenset({"sphenoid",
+    "sinus"})) == (2, frozenset(), frozenset())``
+    """
+    common = left & right
+    left_rest = sorted(left - common)
+    right_rest = sorted(right - common)
+    paired_left: set[str] = set()
+    paired_right: set[str] = set()
+    for word in left_rest:
+        for other in right_rest:
+            if other not in paired_right and similar_tokens(word, other):
+                paired_left.add(word)
+                paired_right.add(other)
+                break
+    matched = len(common) + len(paired_left)
+    return (
+        matched,
+        frozenset(w for w in left_rest if w not in paired_left),
+        frozenset(w for w in right_rest if w not in paired_right),
+    )
+
+
 def jaccard(left: frozenset[str], right: frozenset[str]) -> float:
-    """Jaccard index of two token sets (1.0 for two empty sets).
+    """Jaccard index of two token sets, words paired by :func:`match_tokens` (1.0 for two
+    empty sets).
 
     Example: ``jaccard(frozenset("ab"), frozenset("bc")) == 1 / 3``
     """
     if not left and not right:
         return 1.0
-    return len(left & right) / len(left | right)
+    matched = match_tokens(left, right)[0]
+    return matched / (len(left) + len(right) - matched)
 
 
 def containment(part: frozenset[str], whole: frozenset[str]) -> float:
-    """Share of ``part``'s tokens found in ``whole`` (0.0 when ``part`` is empty).
+    """Share of ``part``'s words paired with a word of ``whole`` (0.0 when ``part`` is
+    empty).
 
     Example: ``containment(frozenset("ab"), frozenset("abc")) == 1.0``
     """
-    return len(part & whole) / len(part) if part else 0.0
+    return match_tokens(part, whole)[0] / len(part) if part else 0.0
 
 
 @dataclass(frozen=True)
@@ -312,7 +405,7 @@ class Match:
 
     similarity: float
     source: str  # "title" or "inclusion_term"
-    who_in_cm: bool  # every WHO content word occurs in the winning CM text
+    who_extra: frozenset[str]  # WHO words found in no CM text (boilerplate excluded)
     scope_conflict: bool  # a SCOPE_MARKERS entry is complete on one side only
 
 
@@ -325,23 +418,55 @@ def scope_conflict(left: frozenset[str], right: frozenset[str]) -> bool:
     return any((marker <= left) != (marker <= right) for marker in SCOPE_MARKERS)
 
 
+_BRACKETED = re.compile(r"\[[^\]]*\]|\([^)]*\)")
+
+
+def who_views(who_title: str) -> list[str]:
+    """The readings of a WHO title that are compared with CM: the whole title, the part
+    after a ``parent: child`` colon (GNU Health writes subcategories as "Malignant
+    neoplasm: Liver cell carcinoma"), and both without bracketed synonyms.
+
+    Example: ``who_views("Coxarthrosis [arthrosis of hip]") == ["Coxarthrosis [arthrosis of
+    hip]", "Coxarthrosis"]``
+    """
+    views = [who_title]
+    if ":" in who_title:
+        views.append(who_title.rsplit(":", 1)[1])
+    views += [_BRACKETED.sub(" ", v) for v in views]
+    unique: list[str] = []
+    for view in (" ".join(v.split()) for v in views):
+        if view and english_tokens(view) and view not in unique:
+            unique.append(view)
+    return unique
+
+
 def title_similarity(who_title: str, cm_title: str, inclusion_terms: Sequence[str] = ()) -> Match:
     """Compare a WHO English title with a CM title and the CM code's inclusion terms.
 
-    The score is the Jaccard index of content-word sets (:func:`english_tokens`),
-    maximised over the CM title and each inclusion term (the title wins ties).
+    ``similarity`` is the Jaccard index of content-word sets (:func:`english_tokens`,
+    :func:`match_tokens`), maximised over the WHO readings (:func:`who_views`) and the CM
+    title and inclusion terms (the whole WHO title and the CM title win ties).
+    ``who_extra`` holds the WHO words that no CM text has and that are not
+    :data:`WHO_BOILERPLATE`, for the WHO reading with fewest of them: words that make the
+    WHO title say more than CM ("Aneurysm and dissection" / "Aneurysm").
 
     Example: ``title_similarity("Cholera, unspecified", "Cholera").similarity == 1.0``
     """
-    who = english_tokens(who_title)
-    best = Match(-1.0, "title", False, False)
-    candidates = [("title", cm_title)] + [("inclusion_term", t) for t in inclusion_terms]
-    for source, text in candidates:
-        cm = english_tokens(text)
-        score = jaccard(who, cm)
-        if score > best.similarity:
-            best = Match(score, source, bool(who) and who <= cm, scope_conflict(who, cm))
-    return best
+    cm_texts = [("title", cm_title)] + [("inclusion_term", t) for t in inclusion_terms]
+    cm_sets = [(source, english_tokens(text)) for source, text in cm_texts]
+    cm_all = frozenset().union(*(tokens for _, tokens in cm_sets))
+    best_score, best_source, conflict = -1.0, "title", False
+    extra: frozenset[str] | None = None
+    for view in who_views(who_title):
+        who = english_tokens(view)
+        unmatched = match_tokens(who, cm_all)[1] - WHO_BOILERPLATE
+        if extra is None or len(unmatched) < len(extra):
+            extra = unmatched
+        for source, cm in cm_sets:
+            score = jaccard(who, cm)
+            if score > best_score:
+                best_score, best_source, conflict = score, source, scope_conflict(who, cm)
+    return Match(best_score, best_source, extra or frozenset(), conflict)
 
 
 _SPANISH_STOP = frozenset(
@@ -369,6 +494,7 @@ _SPANISH_SYNONYMS = (
     (re.compile(r"\benvenenamientos?\b"), "intoxicacion"),
     (re.compile(r"\bcarencias?\b"), "deficiencia"),
     (re.compile(r"\bflictenulares\b"), "ampollosos"),
+    (re.compile(r"\bsepticemias?\b"), "sepsis"),
 )
 
 

@@ -26,7 +26,10 @@ def codiesp_file(split: str, root: Path | None = None) -> Path:
 
 
 def alias_source(split: str) -> str:
-    """Source tag of a CodiEsp split's aliases. Example: ``alias_source("train") == "codiesp-train"``"""
+    """Source tag of a CodiEsp split's aliases.
+
+    Example: ``alias_source("train") == "codiesp-train"``
+    """
     return f"codiesp-{split}"
 
 

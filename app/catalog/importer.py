@@ -45,7 +45,8 @@ def read_code_list(path: Path, encoding: str = "utf-8") -> list[EditionRow]:
     """
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding)
+        is_utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+        text = raw.decode("utf-8-sig" if is_utf8 else encoding)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ImportValidationError(

@@ -46,7 +46,9 @@ def build(aliases: str, as_json: bool) -> None:
     splits = tuple(s.strip() for s in aliases.split(",") if s.strip())
     bad = [s for s in splits if s not in ("train", "dev")]
     if bad:
-        raise click.BadParameter(f"unknown split(s) {bad}: use train and/or dev", param_hint="--aliases")
+        raise click.BadParameter(
+            f"unknown split(s) {bad}: use train and/or dev", param_hint="--aliases"
+        )
     progress, close = tqdm_progress()
     try:
         report = EditionManager(catalogs_dir()).install(

@@ -144,9 +144,11 @@ def lookup(code: str, as_json: bool) -> None:
         echo_json(data)
         return
     click.echo(" > ".join(a.code for a in ancestors) + f" > {record.code}")
-    click.echo(f"{record.code}  {'válido' if record.valid else 'no válido: elija un código más específico'}")
+    validity = "válido" if record.valid else "no válido: elija un código más específico"
+    click.echo(f"{record.code}  {validity}")
     if record.title_es:
-        suffix = f" (título de {record.title_es_from})" if record.title_es_source == "who_ancestor" else ""
+        inherited = record.title_es_source == "who_ancestor"
+        suffix = f" (título de {record.title_es_from})" if inherited else ""
         click.echo(f"  es: {record.title_es}{suffix}")
     click.echo(f"  en: {record.title_en}")
     for note in notes:

@@ -32,6 +32,7 @@ def tokenize(text: str) -> list[str]:
 def normalize_text(text: str) -> str:
     """Fold case and accents, turn punctuation into spaces and collapse blanks.
 
-    Example: ``normalize_text("  Fractura del cuello-del FÉMUR. ") == "fractura del cuello del femur"``
+    Example: ``normalize_text(" Fractura del cuello-del FÉMUR. ")`` is
+    ``"fractura del cuello del femur"``
     """
     return " ".join(tokenize(text))

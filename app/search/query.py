@@ -12,10 +12,7 @@ MAX_QUERY_CHARS = 1000
 
 #: Function words that carry no meaning for BM25 (Spanish and English), accent-folded.
 STOP_WORDS = frozenset(
-    """a al ante bajo con contra de del desde durante e el en entre hacia hasta la las le les
-    lo los mas o para pero por que se segun sin so sobre su sus tras u un una unas unos y
-    ya otra otras otro otros este esta estos estas ese esa eso muy
-    an and as at by for from in into is it of on or the to with without""".split()
+    ["a", "al", "ante", "bajo", "con", "contra", "de", "del", "desde", "durante", "e", "el", "en", "entre", "hacia", "hasta", "la", "las", "le", "les", "lo", "los", "mas", "o", "para", "pero", "por", "que", "se", "segun", "sin", "so", "sobre", "su", "sus", "tras", "u", "un", "una", "unas", "unos", "y", "ya", "otra", "otras", "otro", "otros", "este", "esta", "estos", "estas", "ese", "esa", "eso", "muy", "an", "and", "as", "at", "by", "for", "from", "in", "into", "is", "it", "of", "on", "or", "the", "to", "with", "without"]
 )
 
 
@@ -36,7 +33,8 @@ def content_tokens(text: str, limit: int = 32) -> list[str]:
 def analyze_query(text: str, abbreviations: AbbreviationTable | None = None) -> Query:
     """Understand a raw query.
 
-    Example: ``analyze_query("IAM inferior", table).expanded == "infarto agudo de miocardio inferior"``
+    Example: ``analyze_query("IAM inferior", table).expanded`` is
+    ``"infarto agudo de miocardio inferior"``
     """
     truncated = len(text) > MAX_QUERY_CHARS
     text = text[:MAX_QUERY_CHARS].strip()

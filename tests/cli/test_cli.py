@@ -11,7 +11,8 @@ from app.cli.main import cli
 
 
 def test_search_json(data_dir: Path) -> None:
-    result = CliRunner().invoke(cli, ["search", "fractura del cuello del fémur", "--json", "-k", "3"])
+    args = ["search", "fractura del cuello del fémur", "--json", "-k", "3"]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["query"] == "fractura del cuello del fémur"

@@ -78,7 +78,9 @@ def test_fts_syntax_is_plain_text(pipeline: SearchPipeline, text: str) -> None:
     assert isinstance(pipeline.search(text, top_k=3), list)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.text(max_size=200))
 def test_any_unicode_returns_a_list(store: CatalogStore, text: str) -> None:
     results = SearchPipeline(store).search(text, top_k=5)

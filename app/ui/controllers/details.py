@@ -128,7 +128,6 @@ class DetailsController(QObject):
 
     def _failed(self, seq: int, exc: Exception) -> None:
         if seq == self.seq:
-            self.view.statusTip()
             log.warning("details failed: %s", type(exc).__name__)
 
     def _render(self, seq: int, details: CodeDetails) -> None:
@@ -164,10 +163,8 @@ class DetailsController(QObject):
         view.invalid_banner.setVisible(not record.valid)
         view.descendants.setText(code_list_html(tr("valid_descendants"), details.valid_descendants))
         view.descendants.setVisible(bool(details.valid_descendants))
-        show_children = bool(details.children) and record.valid
         view.children.setText(code_list_html(tr("children"), details.children))
-        view.children.setVisible(show_children or (not record.valid and not details.valid_descendants
-                                                   and bool(details.children)))
+        view.children.setVisible(bool(details.children))
         view.notes.setText(notes_html(details))
         self._fill_seventh(details)
         view.verticalScrollBar().setValue(0)

@@ -110,6 +110,8 @@ class MainWindowView(QMainWindow):
         self.history_toggle.setChecked(True)
         self.history_purge = QAction(tr("history_purge"), self)
         self.history_purge.setObjectName("history_purge")
+        self.history_menu.addAction(self.history_toggle)
+        self.history_menu.addAction(self.history_purge)
 
     def show_error_page(self, message: str) -> None:
         """Replace the workspace with the error explanation."""

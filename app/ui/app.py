@@ -1,0 +1,105 @@
+"""Create the application and the main window; screenshot mode for docs and support."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: Screenshot mode gives up after this long (the catalog may have to be built first).
+SCREENSHOT_TIMEOUT_MS = 120_000
+
+
+def _ensure_platform(offscreen: bool) -> None:
+    """Use Qt's offscreen platform when asked or when no display exists."""
+    no_display = sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    )
+    if offscreen or no_display:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def create_window(userdata_path: Path | None = None, open_store=None):
+    """Build the main window and its controller (a ``QApplication`` must exist).
+
+    Returns:
+        ``(view, controller)``; call ``controller.start()`` after ``view.show()``.
+    """
+    from app.catalog.open import open_catalog
+    from app.ui.controllers.main import MainController
+    from app.ui.views.main_window import MainWindowView
+
+    view = MainWindowView()
+    controller = MainController(view, open_store or open_catalog, userdata_path)
+    return view, controller
+
+
+def run_gui(
+    screenshot: Path | None = None, query: str | None = None, language: str = "es"
+) -> int:
+    """Run the desktop app; with ``screenshot``, render offscreen, save a PNG and return.
+
+    Args:
+        screenshot: PNG to write once the results for ``query`` (or the error state) show.
+        query: text typed into the search box at start.
+        language: ``"es"`` or ``"en"``.
+
+    Returns:
+        The process exit code.
+    """
+    _ensure_platform(offscreen=screenshot is not None)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.paths import data_dir
+    from app.ui.i18n import set_language
+    from app.ui.worker import wait_for_tasks
+    from app.userdata import user_db_path
+
+    set_language(language)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Cielo")
+    view, controller = create_window(user_db_path(data_dir()))
+    if screenshot is not None:
+        view.resize(1280, 800)
+    view.show()
+    if query:
+        view.search_box.setText(query)
+    status = {"code": 0}
+
+    if screenshot is not None:
+        def grab() -> None:
+            if view.grab().save(str(screenshot), "PNG"):
+                log.info("screenshot written to %s", screenshot)
+            else:
+                log.error("could not write the screenshot %s", screenshot)
+                status["code"] = 1
+            app.quit()
+
+        def after_results(_n: int) -> None:
+            results = controller.search.results
+            if results:
+                controller.details.details_shown.connect(lambda _c: QTimer.singleShot(50, grab))
+                controller.search.select(0)
+            else:
+                QTimer.singleShot(50, grab)
+
+        def on_timeout() -> None:
+            log.error("screenshot timed out")
+            status["code"] = 1
+            grab()
+
+        if query:
+            controller.search.results_shown.connect(after_results)
+        else:
+            controller.ready.connect(lambda: QTimer.singleShot(50, grab))
+        controller.failed.connect(lambda _m: QTimer.singleShot(50, grab))
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_MS, on_timeout)
+
+    QTimer.singleShot(0, controller.start)
+    code = app.exec()
+    wait_for_tasks(10_000)
+    return status["code"] or code

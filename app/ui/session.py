@@ -1,0 +1,63 @@
+"""What the app opens at start-up, in one background call (no Qt)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.catalog.build import Progress
+from app.catalog.store import CatalogStore
+from app.search.pipeline import SearchPipeline
+from app.ui.details import CodeDetails, load_details
+from app.userdata import Favourite, HistoryEntry, UserData
+
+log = logging.getLogger(__name__)
+
+#: ``open_store(progress=...) -> CatalogStore`` (``app.catalog.open.open_catalog`` by default).
+StoreOpener = Callable[..., CatalogStore]
+
+
+@dataclass
+class Session:
+    """The open catalog, its pipeline and the coder's own data."""
+
+    store: CatalogStore
+    pipeline: SearchPipeline
+    userdata: UserData | None = None
+    favourites: list[Favourite] = field(default_factory=list)
+    history: list[HistoryEntry] = field(default_factory=list)
+    history_enabled: bool = True
+
+    def details(self, code: str) -> CodeDetails:
+        """The details of a code, with its favourite flag (runs in a pool thread)."""
+        starred = self.userdata.is_favourite(code) if self.userdata is not None else False
+        return load_details(self.store, code, is_favourite=starred)
+
+
+def open_session(
+    open_store: StoreOpener, userdata_path: Path | None, progress: Progress | None = None
+) -> Session:
+    """Open (or build) the catalog, assemble the pipeline and open the user database.
+
+    A user database that cannot be opened only disables favourites and history.
+
+    Raises:
+        CieloError: the catalog is missing, corrupt or cannot be built.
+    """
+    store = open_store(progress=progress)
+    pipeline = SearchPipeline(store)
+    session = Session(store=store, pipeline=pipeline)
+    if userdata_path is not None:
+        try:
+            userdata = UserData(userdata_path)
+            session.userdata = userdata
+            session.favourites = userdata.favourites()
+            session.history_enabled = userdata.history_enabled
+            session.history = userdata.history(limit=15) if session.history_enabled else []
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("favourites and history disabled: cannot open %s (%s)",
+                        userdata_path, exc)
+    return session
