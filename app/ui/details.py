@@ -43,6 +43,16 @@ class CodeDetails:
     grouped_notes: dict[str, list[NoteRecord]] = field(default_factory=dict, compare=False)
 
 
+def own_title(record: CodeRecord) -> str:
+    """The code's own title: Spanish unless it is only the category's, then English.
+
+    Example: ``own_title(store.get("S72.001A")).startswith("Fracture")``
+    """
+    if record.title_es and record.title_es_source != "who_ancestor":
+        return record.title_es
+    return record.title_en
+
+
 def seventh_options(store: CatalogStore, code: str) -> list[SeventhOption]:
     """7th characters that compose a valid existing code from ``code`` (placeholder-X padded).
 
@@ -73,7 +83,7 @@ def group_notes(notes: list[NoteRecord]) -> dict[str, list[NoteRecord]]:
 
 
 def load_details(
-    store: CatalogStore, code: str, is_favourite: bool = False, descendants_limit: int = 60
+    store: CatalogStore, code: str, is_favourite: bool = False, descendants_limit: int = 40
 ) -> CodeDetails:
     """Gather a code's hierarchy, notes, children, valid descendants and 7th characters.
 

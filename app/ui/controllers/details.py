@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
 from app.catalog.store import CodeRecord
-from app.ui.details import CodeDetails
+from app.ui.details import CodeDetails, own_title
 from app.ui.i18n import tr
 from app.ui.views.details_view import DetailsView
 from app.ui.worker import run_task
@@ -25,7 +25,7 @@ def _link(record: CodeRecord, with_title: bool = True) -> str:
     code = html.escape(record.code)
     text = f'<a href="{code}">{code}</a>'
     if with_title:
-        text += f" {html.escape(record.title)}"
+        text += f" {html.escape(own_title(record))}"
     return text
 
 
@@ -162,7 +162,10 @@ class DetailsController(QObject):
         view.title_en.setText(f"{tr('title_en')}: {record.title_en}")
         view.invalid_banner.setVisible(not record.valid)
         view.descendants.setText(code_list_html(tr("valid_descendants"), details.valid_descendants))
-        view.descendants.setVisible(bool(details.valid_descendants))
+        child_codes = {c.code for c in details.children}
+        view.descendants.setVisible(
+            any(d.code not in child_codes for d in details.valid_descendants)
+        )
         view.children.setText(code_list_html(tr("children"), details.children))
         view.children.setVisible(bool(details.children))
         view.notes.setText(notes_html(details))

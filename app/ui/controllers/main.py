@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.catalog.open import open_catalog
 from app.errors import CieloError
+from app.ui.controllers.browse import BrowseController
 from app.ui.controllers.details import DetailsController
 from app.ui.controllers.search import SearchController
 from app.ui.i18n import tr
@@ -58,7 +59,11 @@ class MainController(QObject):
         self.history: list[HistoryEntry] = []
         self.search = SearchController(view)
         self.details = DetailsController(view.details)
+        self.browse = BrowseController(view.browse)
         self.search.result_selected.connect(self.details.show_code)
+        self.browse.code_selected.connect(self.details.show_code)
+        self.details.details_shown.connect(self._sync_browse)
+        view.tabs.currentChanged.connect(lambda _i: self._sync_browse())
         self.search.committed.connect(self._on_committed)
         self.details.details_shown.connect(lambda code: self.record("code", code))
         self.details.favourite_toggled.connect(self.set_favourite)
@@ -102,6 +107,7 @@ class MainController(QObject):
         self.view.history_toggle.setChecked(session.history_enabled)
         self.view.history_toggle.blockSignals(False)
         self.details.set_loader(session.details)
+        self.browse.set_store(session.store)
         self.search.set_pipeline(session.pipeline)
         self.view.show_main_page()
         self.ready.emit()
@@ -115,6 +121,16 @@ class MainController(QObject):
         self.view.statusBar().showMessage(tr("catalog_error_title"))
         self.view.show_error_page(message)
         self.failed.emit(message)
+
+    def _sync_browse(self, code: str | None = None) -> None:
+        """Reveal the shown code in the Browse tree when that tab is visible."""
+        if self.view.tabs.currentWidget() is not self.view.browse:
+            return
+        if code is None and self.details.details is not None:
+            code = self.details.details.record.code
+        current = self.view.browse.tree.currentItem()
+        if code and (current is None or current.text(0) != code):
+            self.browse.reveal(code)
 
     # -- favourites ----------------------------------------------------------------------
 
@@ -146,8 +162,8 @@ class MainController(QObject):
         if userdata is None:
             return
         entry = HistoryEntry(kind, value.strip(), 0.0)
-        self.history = [entry] + [h for h in self.history if (h.kind, h.value) != (kind, entry.value)]
-        self.history = self.history[:15]
+        rest = [h for h in self.history if (h.kind, h.value) != (kind, entry.value)]
+        self.history = [entry, *rest][:15]
         run_task(userdata.record, kind, value)
 
     def _on_committed(self, query: str, code: str) -> None:

@@ -201,6 +201,7 @@ class SearchController(QObject):
 
     def focus_search(self) -> None:
         """Ctrl+L: focus the search box with its text selected."""
+        self.view.tabs.setCurrentIndex(0)
         self.view.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.view.search_box.selectAll()
 

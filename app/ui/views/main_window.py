@@ -14,11 +14,13 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QSplitter,
     QStackedWidget,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from app.ui.i18n import tr
+from app.ui.views.browse_view import BrowseView
 from app.ui.views.details_view import DetailsView
 from app.ui.views.results_delegate import RichTextDelegate
 
@@ -58,9 +60,22 @@ class MainWindowView(QMainWindow):
         self.results.setWordWrap(True)
         self.results.setUniformItemSizes(False)
         self.results.setAlternatingRowColors(True)
-        left_layout.addWidget(self.search_box)
-        left_layout.addWidget(self.result_count)
-        left_layout.addWidget(self.results, 1)
+        self.results.setStyleSheet(
+            "QListWidget::item:selected { background: #cfe3f7; color: black; }"
+            "QListWidget::item:selected:!active { background: #dde9f5; }"
+        )
+        search_page = QWidget()
+        search_layout = QVBoxLayout(search_page)
+        search_layout.setContentsMargins(0, 4, 0, 0)
+        search_layout.addWidget(self.search_box)
+        search_layout.addWidget(self.result_count)
+        search_layout.addWidget(self.results, 1)
+        self.browse = BrowseView()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("tabs")
+        self.tabs.addTab(search_page, tr("tab_search"))
+        self.tabs.addTab(self.browse, tr("tab_browse"))
+        left_layout.addWidget(self.tabs)
 
         self.details = DetailsView()
         main.addWidget(left)
