@@ -15,12 +15,16 @@ spelling and boilerplate (:func:`normalize_english`), with a token-set Jaccard i
 
 * GNU Health's own Spanish title is compared with ``cie``'s (:func:`spanish_similarity`).
   When they clearly differ, ``cie`` took its title from another WHO revision (``cie``
-  C83.1 "Linfoma no Hodgkin de células pequeñas hendidas (difuso)", GNU Health / WHO 2019
-  / CM C83.1 "Mantle cell lymphoma"), so the English does not describe it: unverified.
+  C83.1 "Linfoma no Hodgkin de células pequeñas hendidas (difuso)"; GNU Health's newer
+  WHO and CM C83.1 "Mantle cell lymphoma"), so the English does not describe it:
+  unverified.
 * ``cie`` titles that are truncated ("predominantemente sexual") or use terms CM gave
   another meaning ("insulinodependiente") disagree.
+* WHO 4th characters of W00-Y34 name the place of occurrence ("Home"): disagree.
 * Scope words present on one side only ("without", "adverse effect", "underdosing",
-  "unknown behaviour", "confirmed", "secondary") mark a different scope: disagree.
+  "unknown behaviour", "confirmed", "benign" ...) mark a different scope: disagree.
+* Below an exact match, a WHO word that no CM text has (boilerplate aside) means the WHO
+  title says more than CM ("Aneurysm and dissection" / "Aneurysm"): disagree.
 
 GNU Health is GPL-3: only the derived decision table (codes, verdicts, scores and reason
 tags, never titles) is written, to ``resources/who_agreement.tsv``::
@@ -92,20 +96,20 @@ CONTAINMENT_MARGIN = 0.1
 #: (difuso)" / "Linfoma de células del manto") score below.
 SPANISH_MISMATCH_THRESHOLD = 0.3
 
-#: WHO 4th characters of W00-Y34 ("place of occurrence"), normalised; CM uses those
-#: positions for other axes (W10.0 is "Fall (on)(from) escalator" in CM, "Home" in WHO).
+#: WHO 4th characters of W00-Y34 ("place of occurrence"), normalised without "other" and
+#: "specified"; CM uses those positions for other axes (W10.0 is "Fall (on)(from)
+#: escalator" in CM, "Home" in WHO).
 WHO_PLACE_TITLES = frozenset(
     {
         "home",
         "residential institution",
-        "school other institution and public administrative area",
+        "school institution and public administrative area",
         "sports and athletics area",
         "street and highway",
         "trade and service area",
         "industrial and construction area",
         "farm",
-        "other place",
-        "place",
+        "place",  # "Other specified place", "Unspecified place"
     }
 )
 _SPANISH_PLACE = re.compile(
@@ -843,7 +847,8 @@ def is_place_of_occurrence(code: str, who_english: str, cie_spanish: str) -> boo
     """
     if "." not in code or code[0] not in "VWXY":
         return False
-    english = " ".join(w for w in normalize_english(who_english).split() if w != "other")
+    words = normalize_english(who_english).split()
+    english = " ".join(w for w in words if w not in ("other", "specified"))
     return english in WHO_PLACE_TITLES or bool(_SPANISH_PLACE.search(_fold(cie_spanish)))
 
 

@@ -72,6 +72,11 @@ def _search_docs(entries: Sequence[CatalogEntry], aliases: Sequence[Alias]) -> l
             continue
         if entry.title_es and entry.title_es_from == entry.code:
             docs.append(_doc(entry.code, "title_es", entry.title_es_source or "", entry.title_es))
+        elif entry.title_es and entry.kind == "subcategory":
+            # a subcategory without a Spanish title of its own is still found, below its
+            # ancestor, by the ancestor's Spanish title
+            docs.append(_doc(entry.code, "title_es_inherited", entry.title_es_source or "",
+                             entry.title_es))
         if entry.title_en:
             docs.append(_doc(entry.code, "title_en", "tabular", entry.title_en))
         for note in entry.notes:

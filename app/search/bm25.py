@@ -15,7 +15,13 @@ from app.search.query import content_tokens
 from app.search.types import Candidate, Query
 
 #: Relative trust in each kind of searchable text.
-FIELD_WEIGHTS = {"title_es": 1.0, "title_en": 1.0, "inclusion": 0.9, "alias": 1.0}
+FIELD_WEIGHTS = {
+    "title_es": 1.0,
+    "title_es_inherited": 0.7,
+    "title_en": 1.0,
+    "inclusion": 0.9,
+    "alias": 1.0,
+}
 
 
 def fts_expression(tokens: list[str], prefix_last: bool = False) -> str:

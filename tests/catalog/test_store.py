@@ -63,3 +63,22 @@ def test_alias_counts_keep_conflicts(store: CatalogStore) -> None:
 def test_prefix_lookup(store: CatalogStore) -> None:
     codes = [r.code for r in store.with_prefix("S72.0", limit=5)]
     assert codes[0] == "S72.0" and all(c.startswith("S72.0") for c in codes)
+
+
+def test_spanish_titles_attach_only_where_meanings_agree(store: CatalogStore) -> None:
+    # WHO N44 is "Torsión del testículo", CM N44 is noninflammatory disorders of testis.
+    n44 = store.get("N44")
+    assert n44.title_es is None or "Torsión" not in n44.title_es
+    # WHO E11 "no insulinodependiente" would mislead for CM's type 2 diabetes.
+    assert store.get("E11").title_es_source != "who"
+    own = store.get("S72.0")
+    assert (own.title_es, own.title_es_source) == ("Fractura del cuello de fémur", "who")
+    inherited = store.get("S72.001A")
+    assert (inherited.title_es, inherited.title_es_source, inherited.title_es_from) == (
+        "Fractura del cuello de fémur", "who_ancestor", "S72.0")
+    assert store.get("I21.4").title_es_source == "who"
+    # block titles are never inherited as a code's title
+    assert all(
+        r.title_es_from is None or store.get(r.title_es_from).kind not in ("chapter", "block")
+        for r in store.children("N44")
+    )
