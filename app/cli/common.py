@@ -38,6 +38,7 @@ def tqdm_progress() -> tuple[Progress, Callable[[], None]]:
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
+            close()  # one bar at a time: a new stage ends the previous one
             bar = bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False)
         bar.n = done
         bar.refresh()

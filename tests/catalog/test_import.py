@@ -152,3 +152,48 @@ def test_bad_edition_name(tmp_path: Path, data_dir: Path) -> None:
     )
     assert result.exit_code != 0
     assert "invalid edition name" in result.output
+
+
+TINY_TABULAR = """<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.tabular>
+  <chapter>
+    <name>9</name>
+    <desc>Diseases of the circulatory system (I00-I99)</desc>
+    <section id="I10-I1A">
+      <desc>Hypertensive diseases (I10-I1A)</desc>
+      <diag>
+        <name>I10</name>
+        <desc>Essential (primary) hypertension</desc>
+        <inclusionTerm><note>High blood pressure</note></inclusionTerm>
+      </diag>
+      <diag>
+        <name>I11</name>
+        <desc>Hypertensive heart disease</desc>
+        <diag><name>I11.0</name><desc>Hypertensive heart disease with heart failure</desc></diag>
+        <diag><name>I11.9</name><desc>Hypertensive heart disease without heart failure</desc></diag>
+      </diag>
+    </section>
+  </chapter>
+</ICD10CM.tabular>
+"""
+
+
+def test_tabular_xml_edition(tmp_path: Path, data_dir: Path) -> None:
+    xml = _write(tmp_path, TINY_TABULAR, "tabular.xml")
+    result = CliRunner().invoke(cli, ["catalog", "import", str(xml), "--edition", "mini-xml"])
+    assert result.exit_code == 0, result.output
+    store = CatalogStore(EditionManager(catalogs_dir(data_dir)).active().path)
+    assert store.edition == "mini-xml"
+    assert store.get("I11.9").valid and not store.get("I11").valid
+    assert store.get("I10").title_es == "Hipertensión esencial (primaria)"  # WHO, agreeing
+    assert store.report["codes_by_kind"] == {"block": 1, "category": 2, "chapter": 1,
+                                             "subcategory": 2}
+
+
+def test_tabular_xml_with_duplicates_is_rejected(tmp_path: Path, data_dir: Path) -> None:
+    dup = TINY_TABULAR.replace("<name>I11.9</name>", "<name>I11.0</name>")
+    xml = _write(tmp_path, dup, "dup.xml")
+    result = CliRunner().invoke(cli, ["catalog", "import", str(xml), "--edition", "dup"])
+    assert result.exit_code == 1
+    assert "duplicate code I11.0" in result.output
+    assert EditionManager(catalogs_dir(data_dir)).active().edition == "icd10cm-2026"

@@ -82,3 +82,22 @@ def test_spanish_titles_attach_only_where_meanings_agree(store: CatalogStore) ->
         r.title_es_from is None or store.get(r.title_es_from).kind not in ("chapter", "block")
         for r in store.children("N44")
     )
+
+
+def test_build_is_deterministic(tmp_path) -> None:
+    import hashlib
+    import sqlite3
+
+    from app.catalog.default import build_default_catalog
+
+    digests = []
+    for name in ("a.db", "b.db"):
+        build_default_catalog(tmp_path / name, alias_splits=("train",))
+        conn = sqlite3.connect(tmp_path / name)
+        digest = hashlib.sha256()
+        for table in ("codes", "notes", "seventh_chars", "aliases", "search_docs", "meta"):
+            for row in conn.execute(f"SELECT * FROM {table} ORDER BY rowid"):
+                digest.update(repr(row).encode())
+        conn.close()
+        digests.append(digest.hexdigest())
+    assert digests[0] == digests[1]
