@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import platform
 import sys
 import tempfile
@@ -93,17 +94,11 @@ def evaluate_config(
             "alias_sources_in_catalog": list(alias_sources),
             "catalog_edition": store.edition,
             "python": platform.python_version(),
-            "machine": f"{platform.machine()}, {_cpu_count()} logical CPUs",
+            "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
         },
         breakdown=error_breakdown(results, store.chapter_of),
     )
     return metrics
-
-
-def _cpu_count() -> int:
-    import os
-
-    return os.cpu_count() or 0
 
 
 SUMMARY_KEYS = (

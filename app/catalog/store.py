@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.catalog.schema import SCHEMA_VERSION
+from app.catalog.spanish import SOURCE_ANCESTOR
 from app.codes import format_code
 from app.errors import CatalogCorrupt, CatalogNotFound, CodeNotFound
 
@@ -34,6 +35,11 @@ class CodeRecord:
     title_es_source: str | None
     title_es_from: str | None
     seventh_from: str | None
+
+    @property
+    def title_es_inherited(self) -> bool:
+        """True when the Spanish title is an ancestor's ("título de la categoría")."""
+        return self.title_es_source == SOURCE_ANCESTOR
 
     @property
     def title(self) -> str:

@@ -47,7 +47,7 @@ no_aliases_option = click.option(
 def _format_result(rank: int, r: SearchResult) -> str:
     valid = "válido" if r.valid else "no válido"
     title = r.title_es or r.title_en
-    note = " (título de la categoría)" if r.title_es_source == "who_ancestor" else ""
+    note = " (título de la categoría)" if r.title_es_inherited else ""
     lines = [f"{rank:>2}. {r.code:<9} {title}{note}  [{valid}, cap. {r.chapter}]"]
     if r.title_es and r.title_en:
         lines.append(f"    {'':<9} en: {r.title_en}")
@@ -148,8 +148,7 @@ def lookup(code: str, as_json: bool) -> None:
     validity = "válido" if record.valid else "no válido: elija un código más específico"
     click.echo(f"{record.code}  {validity}")
     if record.title_es:
-        inherited = record.title_es_source == "who_ancestor"
-        suffix = f" (título de {record.title_es_from})" if inherited else ""
+        suffix = f" (título de {record.title_es_from})" if record.title_es_inherited else ""
         click.echo(f"  es: {record.title_es}{suffix}")
     click.echo(f"  en: {record.title_en}")
     for note in notes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from app.catalog.spanish import SOURCE_ANCESTOR
 from app.search.abbreviations import Expansion
 
 
@@ -77,6 +78,11 @@ class SearchResult:
     score: float
     retrievers: tuple[str, ...] = ()
     matched_terms: tuple[str, ...] = ()
+
+    @property
+    def title_es_inherited(self) -> bool:
+        """True when the Spanish title is an ancestor's ("título de la categoría")."""
+        return self.title_es_source == SOURCE_ANCESTOR
 
     def to_dict(self) -> dict:
         """JSON-ready form (stable keys)."""

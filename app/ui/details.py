@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.catalog.entries import NOTE_KINDS
 from app.catalog.store import CatalogStore, CodeRecord, NoteRecord
 from app.codes import pad_placeholder, strip_dot
-
-#: Order in which note groups are shown.
-NOTE_KINDS = (
-    "inclusion_term", "includes", "excludes1", "excludes2", "code_first",
-    "use_additional_code", "code_also", "notes", "seven_chr_note",
-)
 
 
 @dataclass(frozen=True)
@@ -48,7 +43,7 @@ def own_title(record: CodeRecord) -> str:
 
     Example: ``own_title(store.get("S72.001A")).startswith("Fracture")``
     """
-    if record.title_es and record.title_es_source != "who_ancestor":
+    if record.title_es and not record.title_es_inherited:
         return record.title_es
     return record.title_en
 

@@ -154,7 +154,7 @@ class DetailsController(QObject):
         view.star.setToolTip(tr("favourite_remove" if details.favourite else "favourite_add"))
         view.star.blockSignals(False)
         view.title_es.setText(record.title_es or tr("no_spanish"))
-        if record.title_es_source == "who_ancestor":
+        if record.title_es_inherited:
             view.title_es_note.setText(tr("category_title_of", code=record.title_es_from or ""))
             view.title_es_note.show()
         else:

@@ -36,7 +36,7 @@ def result_html(result: SearchResult) -> str:
     title = result.title_es or result.title_en
     body = highlight_html(title, result.matched_terms)
     note = ""
-    if result.title_es_source == "who_ancestor":
+    if result.title_es_inherited:
         note = f' <i style="color:#8a5a00">({html.escape(tr("category_title"))})</i>'
     badge_color = "#1e7b34" if result.valid else "#a33"
     badge = tr("valid") if result.valid else tr("not_valid")
