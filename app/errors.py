@@ -37,3 +37,11 @@ class ImportValidationError(CieloError):
 
 class InvalidEditionName(CieloError, ValueError):
     """An edition name that is not safe as a file name."""
+
+
+class ModelError(CieloError):
+    """A model bundle file (encoder, tokenizer, vector index) is missing or unreadable."""
+
+
+class BundleMismatch(CieloError):
+    """The vector index was built for a different catalog edition than the active one."""

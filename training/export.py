@@ -23,9 +23,9 @@ from app.search.encoder import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE, EncoderC
 log = logging.getLogger(__name__)
 
 #: Quantisation variants: (weight type, per-channel, operator types to quantise, pattern of
-#: node names kept in float, weights-only). Int8 error accumulates through the layers; keeping
-#: the last layer in float, or quantising only weight matmuls (not attention's activation x
-#: activation products), are the usual repairs.
+#: node names kept in float, weights-only: ``MatMulConstBOnly``, which leaves attention's
+#: activation x activation products in float). ``training.bundle`` measures them all on dev
+#: retrieval; which one wins depends on the model, so none is assumed.
 QUANT_VARIANTS = {
     "fp32": None,
     "qint8": ("QInt8", False, ("MatMul",), None, False),

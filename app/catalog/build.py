@@ -20,6 +20,7 @@ from app.catalog.aliases import Alias
 from app.catalog.entries import KINDS, CatalogEntry
 from app.catalog.schema import SCHEMA_VERSION, create_schema
 from app.codes import category_of
+from app.search.fingerprint import fingerprint_meta
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,8 @@ def write_catalog(
                 "schema_version": str(SCHEMA_VERSION),
                 "edition": report.edition,
                 "report": json.dumps(report.to_dict(), sort_keys=True, ensure_ascii=False),
+                # ties vector indexes to the embedded texts (app.search.fingerprint)
+                **fingerprint_meta(entries),
             }
             db["meta"].insert_all({"key": k, "value": v} for k, v in sorted(meta.items()))
         conn.execute("VACUUM")

@@ -1,7 +1,9 @@
-"""``cielo catalog build|import|info``."""
+"""``cielo catalog build|import|embed|info``."""
 
 from __future__ import annotations
 
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -11,7 +13,12 @@ from app.catalog.editions import EditionManager, validate_edition_name
 from app.catalog.open import catalogs_dir
 from app.catalog.recipes import build_edition, load_edition_entries
 from app.catalog.store import CatalogStore
-from app.cli.common import echo_json, handle_errors, json_option, tqdm_progress
+from app.cli.common import echo_json, handle_errors, json_option, load_store, tqdm_progress
+from app.errors import ModelError
+
+#: Vector precisions of ``cielo catalog embed`` (``app.search.vector_index.DTYPES``; not
+#: imported here so that ``cielo`` starts without onnxruntime and usearch).
+EMBED_DTYPES = ("i8", "f16")
 
 
 @click.group()
@@ -70,15 +77,20 @@ def build(aliases: str, as_json: bool) -> None:
     "--encoding", default="utf-8", show_default=True,
     help="Text encoding of a TSV/CSV code list (e.g. latin-1).",
 )
+@click.option(
+    "--embed", is_flag=True,
+    help="Also build the vector index for the new edition (as `cielo catalog embed`).",
+)
 @json_option
 @handle_errors
-def import_(file: Path, edition: str, encoding: str, as_json: bool) -> None:
+def import_(file: Path, edition: str, encoding: str, embed: bool, as_json: bool) -> None:
     """Import an official edition (TSV/CSV code list or tabular XML) and activate it.
 
     The file is validated completely first; errors are listed with line numbers and
-    the active catalog is left untouched.
+    the active catalog is left untouched. The bundled vector index serves the default
+    edition only: use --embed (or `cielo catalog embed` later) for dense and hybrid search.
 
-    Example: cielo catalog import codiesp-D_codes.tsv --edition cie10es-2018
+    Example: cielo catalog import codiesp-D_codes.tsv --edition cie10es-2018 --embed
     """
     validate_edition_name(edition)
     entries, fmt = load_edition_entries(file, encoding)
@@ -97,18 +109,115 @@ def import_(file: Path, edition: str, encoding: str, as_json: bool) -> None:
         echo_json(report.to_dict())
     else:
         _print_report(report.to_dict())
+    _after_install(embed)
+
+
+def _after_install(embed: bool) -> None:
+    """Say whether dense search serves the new active catalog; build its index if asked."""
+    from app.search.bundle import index_status
+
+    store = CatalogStore(EditionManager(catalogs_dir()).active().path)
+    status = index_status(store)
+    if status.match is not None:
+        return
+    if embed:
+        _build_user_index(store, "i8", None)
+    else:
+        click.echo(
+            f"note: {status.reason}, or import with --embed. Until then search uses BM25 + "
+            "aliases.",
+            err=True,
+        )
+
+
+def _build_user_index(store: CatalogStore, dtype: str, output: Path | None) -> dict:
+    """Embed ``store`` into ``output`` (default: the user index folder); a summary dict."""
+    from app.search.bundle import model_dir, user_index_dir
+    from app.search.encoder import TextEncoder
+    from app.search.fingerprint import catalog_fingerprint
+    from app.search.vector_index import build_index
+
+    target = output or user_index_dir(catalog_fingerprint(store))
+    encoder = TextEncoder(model_dir())
+    progress, close = tqdm_progress()
+    start = time.perf_counter()
+    try:
+        manifest = build_index(store, encoder, target, dtype=dtype, progress=progress)
+    finally:
+        close()
+    seconds = time.perf_counter() - start
+    click.echo(
+        f"vector index for {store.edition}: {manifest.count} vectors, {manifest.dim} dims, "
+        f"{manifest.dtype}, {manifest.index_bytes / 1e6:.1f} MB, {seconds:.0f} s -> {target}",
+        err=True,
+    )
+    return {"path": str(target), "seconds": round(seconds, 1), **asdict(manifest)}
+
+
+@catalog.command()
+@click.option(
+    "--dtype", type=click.Choice(EMBED_DTYPES), default="i8", show_default=True,
+    help="Vector precision in the index: i8 (half the size) or f16.",
+)
+@click.option(
+    "--output", type=click.Path(file_okay=False, path_type=Path),
+    help="Write the index to this folder (e.g. resources/index for a bundle build) instead "
+    "of the user data folder.",
+)
+@click.option(
+    "--force", is_flag=True, help="Build even when an index already serves the active catalog."
+)
+@json_option
+@handle_errors
+def embed(dtype: str, output: Path | None, force: bool, as_json: bool) -> None:
+    """Build the vector index of the active catalog for dense and hybrid search.
+
+    Encodes every category, subcategory and 7th-character code with the bundled encoder
+    (about 98k for ICD-10-CM: 10-30 minutes on 2 cores) into the user data folder. The
+    index is built aside and moved into place only when complete. Needed after `cielo
+    catalog import`: the bundled index serves the default edition only.
+
+    Example: cielo catalog embed --dtype i8
+    """
+    from app.search.bundle import index_status
+    from app.search.vector_index import DenseIndex
+
+    store = load_store()
+    status = index_status(store)
+    match = status.match
+    if output is None and match is not None and not force:
+        try:
+            DenseIndex.open(match.path)
+        except ModelError:
+            pass  # damaged: build a user index
+        else:
+            if as_json:
+                echo_json({"built": False, **status.to_dict()})
+            else:
+                click.echo(
+                    f"the {match.kind} vector index {match.path} already serves catalog "
+                    f"{store.edition}; nothing to do (--force rebuilds it)",
+                    err=True,
+                )
+            return
+    summary = _build_user_index(store, dtype, output)
+    if as_json:
+        echo_json({"built": True, **summary})
 
 
 @catalog.command()
 @json_option
 @handle_errors
 def info(as_json: bool) -> None:
-    """Show the active edition, its counts and sources.
+    """Show the active edition, its counts and sources, and its vector index status.
 
     Example: cielo catalog info --json
     """
+    from app.search.bundle import index_status
+
     store = CatalogStore(EditionManager(catalogs_dir()).active().path)
     data = store.info()
+    data["vector_index"] = index_status(store).to_dict()
     if as_json:
         echo_json(data)
         return
@@ -119,3 +228,12 @@ def info(as_json: bool) -> None:
         values = data.get(key) or {}
         click.echo(f"{key}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
     click.echo(f"valid_codes: {data.get('valid_codes')}")
+    index = data["vector_index"]
+    if index["status"] == "missing":
+        click.echo(f"vector index: missing ({index['reason']})")
+    else:
+        click.echo(
+            f"vector index: {index['status']}, serves this catalog ({index['count']} vectors, "
+            f"{index['dim']} dims, {index['dtype']}; {index['path']})"
+        )
+    click.echo(f"catalog fingerprint: {index['catalog_fingerprint']}")

@@ -16,7 +16,7 @@ from app import __version__
 from app.cli.catalog import catalog
 from app.cli.common import echo_json, handle_errors, json_option, load_store, top_k_option
 from app.cli.gui import gui
-from app.search.pipeline import PipelineConfig, SearchPipeline
+from app.search.pipeline import RETRIEVERS, PipelineConfig, SearchPipeline
 from app.search.types import SearchResult
 
 
@@ -35,12 +35,26 @@ def cli(verbose: bool) -> None:
     )
 
 
-def _pipeline(no_aliases: bool) -> SearchPipeline:
-    return SearchPipeline(load_store(), config=PipelineConfig(aliases=not no_aliases))
+def _pipeline(no_aliases: bool, retriever: str) -> SearchPipeline:
+    store = load_store()
+    config = PipelineConfig(retriever=retriever, aliases=not no_aliases)
+    if retriever == "bm25":
+        return SearchPipeline(store, config=config)
+    from app.search.bundle import open_pipeline  # loads onnxruntime and usearch
+
+    pipeline, note = open_pipeline(store, config)
+    if note:
+        click.echo(f"note: {note}", err=True)
+    return pipeline
 
 
 no_aliases_option = click.option(
     "--no-aliases", is_flag=True, help="Search titles and inclusion terms only (no aliases)."
+)
+retriever_option = click.option(
+    "--retriever", type=click.Choice(RETRIEVERS), default="hybrid", show_default=True,
+    help="First stage: bm25 (lexical), dense (bi-encoder over the vector index) or hybrid "
+    "(both, fused); exact aliases join each unless --no-aliases.",
 )
 
 
@@ -59,13 +73,17 @@ def _format_result(rank: int, r: SearchResult) -> str:
 @top_k_option
 @json_option
 @no_aliases_option
+@retriever_option
 @handle_errors
-def search(text: str, top_k: int, as_json: bool, no_aliases: bool) -> None:
+def search(text: str, top_k: int, as_json: bool, no_aliases: bool, retriever: str) -> None:
     """Search codes for a clinical mention or a typed code.
+
+    Hybrid search (the default) needs a vector index that serves the active catalog; without
+    one it says why on stderr and searches with BM25 + aliases.
 
     Example: cielo search "IAM inferior" --top-k 5 --json
     """
-    results = _pipeline(no_aliases).search(text, top_k=top_k)
+    results = _pipeline(no_aliases, retriever).search(text, top_k=top_k)
     if as_json:
         echo_json({"query": text, "results": [r.to_dict() for r in results]})
         return
@@ -84,8 +102,9 @@ def search(text: str, top_k: int, as_json: bool, no_aliases: bool) -> None:
     help="JSON Lines output file (default: stdout).",
 )
 @no_aliases_option
+@retriever_option
 @handle_errors
-def code_mentions(file, top_k: int, output, no_aliases: bool) -> None:
+def code_mentions(file, top_k: int, output, no_aliases: bool, retriever: str) -> None:
     """Code one mention per input line; write one JSON object per line, in order.
 
     Each output line is {"mention": ..., "candidates": [{"code", "title_es", "title_en",
@@ -93,7 +112,7 @@ def code_mentions(file, top_k: int, output, no_aliases: bool) -> None:
 
     Example: cielo code-mentions mentions.txt --top-k 5 --output coded.jsonl
     """
-    pipeline = _pipeline(no_aliases)
+    pipeline = _pipeline(no_aliases, retriever)
     for line in file:
         mention = line.rstrip("\r\n")
         results = pipeline.search(mention, top_k=top_k) if mention.strip() else []

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from app.catalog.store import CatalogStore
 from app.search.abbreviations import AbbreviationTable
@@ -17,47 +18,85 @@ from app.search.normalize import tokenize
 from app.search.query import analyze_query, content_tokens
 from app.search.types import Query, Reranker, Retriever, SearchResult
 
+if TYPE_CHECKING:  # the dense stage (onnxruntime, usearch) loads only when used
+    from app.search.dense import DenseRetriever
+
+#: First-stage choices: lexical, dense, or both fused.
+RETRIEVERS = ("bm25", "dense", "hybrid")
+
 
 @dataclass(frozen=True)
 class PipelineConfig:
     """How to assemble the first stage.
 
     Attributes:
+        retriever: ``"bm25"``, ``"dense"`` or ``"hybrid"`` (BM25 and dense fused); the
+            dense stage itself is passed to :func:`build_retriever` (see
+            ``app.search.bundle``), and hybrid without it is lexical only.
         aliases: use aliases (exact matching and as BM25 documents).
         alias_sources: restrict aliases to these sources (None: all in the catalog).
         alias_weight: RRF weight of exact alias hits relative to BM25 (1.0).
+        dense_weight: RRF weight of dense candidates relative to BM25.
         prefix_last: type-ahead: the last word also matches as a prefix.
         candidate_k: how many first-stage candidates reach the reranker.
     """
 
+    retriever: str = "hybrid"
     aliases: bool = True
     alias_sources: tuple[str, ...] | None = None
     alias_weight: float = 3.0
+    dense_weight: float = 1.0
     prefix_last: bool = False
     candidate_k: int = 50
 
     def describe(self) -> dict:
         """The configuration as a plain dict (for reports)."""
         return {
+            "retriever": self.retriever,
             "aliases": self.aliases,
             "alias_sources": list(self.alias_sources) if self.alias_sources is not None else None,
             "alias_weight": self.alias_weight,
+            "dense_weight": self.dense_weight,
             "prefix_last": self.prefix_last,
             "candidate_k": self.candidate_k,
         }
 
 
-def build_retriever(store: CatalogStore, config: PipelineConfig) -> Retriever:
+def build_retriever(
+    store: CatalogStore, config: PipelineConfig, dense: DenseRetriever | None = None
+) -> Retriever:
     """The first-stage retriever a configuration describes.
+
+    Members, fused with weighted RRF when there are several: exact aliases (when
+    ``config.aliases``), BM25 (``bm25``, ``hybrid``) and ``dense`` (``dense``, ``hybrid``).
+
+    Args:
+        store: the catalog.
+        config: what to assemble.
+        dense: the dense stage (``app.search.bundle.load_dense``); hybrid without it is
+            aliases + BM25.
+
+    Raises:
+        ValueError: unknown ``config.retriever``, or ``"dense"`` without ``dense``.
 
     Example: ``build_retriever(store, PipelineConfig(aliases=False)).name == "bm25"``
     """
-    if not config.aliases:
-        return BM25Retriever(store, alias_sources=(), prefix_last=config.prefix_last)
-    bm25 = BM25Retriever(store, alias_sources=config.alias_sources, prefix_last=config.prefix_last)
-    return FusionRetriever(
-        [(AliasRetriever(store, config.alias_sources), config.alias_weight), (bm25, 1.0)]
-    )
+    if config.retriever not in RETRIEVERS:
+        raise ValueError(f"retriever must be one of {RETRIEVERS}, not {config.retriever!r}")
+    if config.retriever == "dense" and dense is None:
+        raise ValueError("the dense retriever needs a dense stage (app.search.bundle.load_dense)")
+    members: list[tuple[Retriever, float]] = []
+    if config.aliases:
+        members.append((AliasRetriever(store, config.alias_sources), config.alias_weight))
+    if config.retriever != "dense":
+        sources = config.alias_sources if config.aliases else ()
+        bm25 = BM25Retriever(store, alias_sources=sources, prefix_last=config.prefix_last)
+        members.append((bm25, 1.0))
+    if dense is not None and config.retriever != "bm25":
+        members.append((dense, config.dense_weight))
+    if len(members) == 1:
+        return members[0][0]
+    return FusionRetriever(members)
 
 
 class SearchPipeline:
@@ -69,6 +108,7 @@ class SearchPipeline:
         reranker: optional second stage.
         abbreviations: the abbreviation table (default: the bundled one).
         config: first-stage assembly when ``retriever`` is not given.
+        dense: the dense stage for ``config`` (see :func:`build_retriever`).
 
     Example: ``SearchPipeline(store).search("fractura del cuello del fémur", top_k=5)``
     """
@@ -80,10 +120,11 @@ class SearchPipeline:
         reranker: Reranker | None = None,
         abbreviations: AbbreviationTable | None = None,
         config: PipelineConfig | None = None,
+        dense: DenseRetriever | None = None,
     ):
         self.store = store
         self.config = config or PipelineConfig()
-        self.retriever = retriever or build_retriever(store, self.config)
+        self.retriever = retriever or build_retriever(store, self.config, dense)
         self.reranker = reranker
         self.code_lookup = CodeLookupRetriever(store)
         self.abbreviations = (

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from app.catalog.build import Progress
 from app.catalog.store import CatalogStore
+from app.search.bundle import open_pipeline
 from app.search.pipeline import SearchPipeline
 from app.ui.details import CodeDetails, load_details
 from app.userdata import Favourite, HistoryEntry, UserData
@@ -30,6 +31,7 @@ class Session:
     favourites: list[Favourite] = field(default_factory=list)
     history: list[HistoryEntry] = field(default_factory=list)
     history_enabled: bool = True
+    search_note: str | None = None
 
     def details(self, code: str) -> CodeDetails:
         """The details of a code, with its favourite flag (runs in a pool thread)."""
@@ -42,14 +44,18 @@ def open_session(
 ) -> Session:
     """Open (or build) the catalog, assemble the pipeline and open the user database.
 
-    A user database that cannot be opened only disables favourites and history.
+    The pipeline is hybrid (aliases + BM25 + dense) when a vector index serves the catalog,
+    else lexical, with the reason in ``search_note``. A user database that cannot be opened
+    only disables favourites and history.
 
     Raises:
         CieloError: the catalog is missing, corrupt or cannot be built.
     """
     store = open_store(progress=progress)
-    pipeline = SearchPipeline(store)
-    session = Session(store=store, pipeline=pipeline)
+    pipeline, note = open_pipeline(store)
+    if note:
+        log.warning("dense search disabled: %s", note)
+    session = Session(store=store, pipeline=pipeline, search_note=note)
     if userdata_path is not None:
         try:
             userdata = UserData(userdata_path)

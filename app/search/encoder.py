@@ -1,0 +1,103 @@
+"""Text encoder: an ONNX bi-encoder with its tokenizer, run by onnxruntime.
+
+A model directory holds ``encoder.onnx`` (inputs ``input_ids``/``attention_mask``, output
+``embedding``: the mean-pooled last hidden state), ``tokenizer.json`` and ``encoder.json``
+(prefixes, maximum length, dimension). Vectors come back L2-normalised, optionally cut to a
+Matryoshka prefix first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from tokenizers import Tokenizer
+
+from app.errors import ModelError
+
+MODEL_FILE = "encoder.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+CONFIG_FILE = "encoder.json"
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """How texts are prepared for the model (written by the bundle build)."""
+
+    query_prefix: str = "query: "
+    passage_prefix: str = "passage: "
+    max_length: int = 128
+    dim: int = 384
+
+    @classmethod
+    def read(cls, path: Path) -> EncoderConfig:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class TextEncoder:
+    """Encodes queries and passages into unit vectors of ``dim`` (a Matryoshka prefix)."""
+
+    def __init__(self, model_dir: Path, threads: int | None = None, dim: int | None = None):
+        self.model_dir = Path(model_dir)
+        paths = [self.model_dir / name for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)]
+        missing = [p.name for p in paths if not p.is_file()]
+        if missing:
+            raise ModelError(f"{self.model_dir}: missing {', '.join(missing)}")
+        try:
+            self.config = EncoderConfig.read(paths[2])
+            self.tokenizer = Tokenizer.from_file(str(paths[1]))
+            options = onnxruntime.SessionOptions()
+            if threads:
+                options.intra_op_num_threads = threads
+            options.log_severity_level = 3
+            self.session = onnxruntime.InferenceSession(
+                str(paths[0]), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types for bad files
+            raise ModelError(f"{self.model_dir}: cannot load the encoder ({exc})") from exc
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.config.max_length)
+        self.dim = dim or self.config.dim
+        if not 0 < self.dim <= self.config.dim:
+            raise ModelError(f"dimension {self.dim} outside 1..{self.config.dim}")
+
+    def encode(self, texts: Sequence[str], kind: str = "query", batch_size: int = 64) -> np.ndarray:
+        """Unit vectors for ``texts``; ``kind`` is ``"query"`` or ``"passage"``."""
+        if kind not in ("query", "passage"):
+            raise ValueError(f"kind must be query or passage, not {kind!r}")
+        prefix = self.config.query_prefix if kind == "query" else self.config.passage_prefix
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self.tokenizer.encode_batch([prefix + t for t in texts])
+        # batch texts of similar length together so padding stays small
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            ids = np.ones((len(rows), width), dtype=np.int64)  # 1 = <pad>
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                n = len(encodings[i].ids)
+                ids[r, :n] = encodings[i].ids
+                mask[r, :n] = 1
+            (pooled,) = self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+            out[rows] = l2_normalize(pooled[:, : self.dim])
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text], "query")[0]
