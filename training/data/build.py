@@ -33,11 +33,12 @@ from app.catalog.tabular import default_tabular_path
 from app.paths import resources_dir
 from app.search.abbreviations import DEFAULT_PATH as ABBREVIATIONS_PATH
 from app.search.abbreviations import AbbreviationTable
+from app.search.vector_index import file_sha256
 from training.data.card import CARD_JSON, CARD_MD, build_card, card_json, render_card_md
 from training.data.catalog_view import CatalogView
 from training.data.curate import CurationConfig, Embed, cap_per_code, curate
 from training.data.examples import Example, write_examples
-from training.data.files import atomic_text_writer, sha256_file
+from training.data.files import atomic_text_writer
 from training.data.language import LanguageIdentifier
 from training.data.qualifiers import render
 from training.data.sources import catalog, codiesp, gnuhealth
@@ -153,11 +154,11 @@ def build(out_dir: Path, config: BuildConfig, seed: int, inputs: BuildInputs) ->
             done = _timed("catalog", timings)
             catalog_path = Path(tmp) / "catalog.db"
             build_default_catalog(catalog_path, alias_splits=("train",), resources=resources)
-            hashes[default_tabular_path().name] = sha256_file(default_tabular_path())
-            hashes["cie-10.zip"] = sha256_file(default_cie_zip())
+            hashes[default_tabular_path().name] = file_sha256(default_tabular_path())
+            hashes["cie-10.zip"] = file_sha256(default_cie_zip())
             done()
         else:
-            hashes[catalog_path.name] = sha256_file(catalog_path)
+            hashes[catalog_path.name] = file_sha256(catalog_path)
         store = CatalogStore(catalog_path)
         try:
             return _build(out_dir, config, seed, inputs, store, resources, hashes, timings)
@@ -184,7 +185,7 @@ def _build(
     held_out_ids = codiesp.held_out_article_ids(held_out)
     mentions, mention_stats = codiesp.codiesp_examples(train, known, held_out_ids)
     for path in (train, *held_out):
-        hashes[path.name] = sha256_file(path)
+        hashes[path.name] = file_sha256(path)
     lay_terms = read_lay_terms(LAY_TERMS_PATH)
     always = {e.code for e in mentions} | {t.code for t in lay_terms if t.code in known}
     records = select_codes(view, config, random.Random(f"{seed}/select"), always)
@@ -197,12 +198,12 @@ def _build(
             inputs.cache_dir or DEFAULT_CACHE_DIR,
             sha256=inputs.gnuhealth_sha256,
         )
-        hashes[wheel.name] = sha256_file(wheel)
+        hashes[wheel.name] = file_sha256(wheel)
         catalogs = [c for c, lang in gnuhealth.CATALOGS.items() if lang in config.who_languages]
         titles = gnuhealth.read_who_titles(wheel, catalogs)
         titles = {lang: t for lang, t in titles.items() if lang in config.who_languages}
         agreement = resources / "who_agreement.tsv"
-        hashes[agreement.name] = sha256_file(agreement)
+        hashes[agreement.name] = file_sha256(agreement)
         verdicts = read_agreement(agreement)
         candidates += gnuhealth.gnuhealth_examples(view, titles, verdicts, selected)
     else:
@@ -210,8 +211,8 @@ def _build(
     context = GeneratorContext(
         view, AbbreviationTable.default(), variants_per_code=config.variants_per_code
     )
-    hashes[ABBREVIATIONS_PATH.name] = sha256_file(ABBREVIATIONS_PATH)
-    hashes[LAY_TERMS_PATH.name] = sha256_file(LAY_TERMS_PATH)
+    hashes[ABBREVIATIONS_PATH.name] = file_sha256(ABBREVIATIONS_PATH)
+    hashes[LAY_TERMS_PATH.name] = file_sha256(LAY_TERMS_PATH)
     for name in config.generators:
         generator = make_generator(name, context)
         candidates += generator.generate(records, random.Random(f"{seed}/generator/{name}"))

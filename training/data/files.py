@@ -1,26 +1,13 @@
-"""File helpers for the data builder: content hashes and atomic text writes."""
+"""File helpers for the data builder: atomic text writes (hashes: ``file_sha256``)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes.
-
-    Example: ``sha256_file(Path("resources/abbreviations.tsv"))[:8]``
-    """
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextmanager

