@@ -13,6 +13,8 @@ import sys
 import click
 
 from app import __version__
+from app.catalog.details import code_details
+from app.cli.bench import bench
 from app.cli.catalog import catalog
 from app.cli.common import echo_json, handle_errors, json_option, load_store, top_k_option
 from app.cli.gui import gui
@@ -141,11 +143,9 @@ def lookup(code: str, as_json: bool) -> None:
     Example: cielo lookup t81.31xa
     """
     store = load_store()
-    record = store.get(code)
-    ancestors = store.ancestors(record.code)
-    notes = store.notes(record.code)
-    children = store.children(record.code)
-    seventh = store.seventh_characters(record.code)
+    details = code_details(store, code)
+    record, ancestors, notes = details.record, details.ancestors, details.notes
+    children, seventh = details.children, details.seventh_characters
     data = {
         "code": record.code,
         "kind": record.kind,
@@ -179,6 +179,7 @@ def lookup(code: str, as_json: bool) -> None:
         click.echo(f"  - {child.code:<9} {child.title}{'' if child.valid else ' …'}")
 
 
+cli.add_command(bench)
 cli.add_command(catalog)
 cli.add_command(gui)
 
