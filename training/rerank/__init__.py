@@ -1,0 +1,1 @@
+"""The cross-encoder reranker: listwise groups, training, export (torch allowed here)."""
