@@ -37,3 +37,13 @@ def data_dir() -> Path:
     if override:
         return Path(override)
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def notice_path() -> Path | None:
+    """The ``NOTICE`` file (licences, data attributions): in the resources folder of an
+    installed app, else at the root of a source checkout; None when neither has one.
+
+    Example: ``notice_path().read_text().startswith("Cielo")``
+    """
+    candidates = (resources_dir() / "NOTICE", Path(__file__).resolve().parent.parent / "NOTICE")
+    return next((path for path in candidates if path.is_file()), None)

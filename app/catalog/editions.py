@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import sqlite3
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ from app.errors import CatalogCorrupt, CatalogNotFound, InvalidEditionName
 log = logging.getLogger(__name__)
 
 POINTER = "active.json"
-_EDITION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+#: What an edition name may be (it becomes part of a file name).
+EDITION_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+_EDITION_RE = re.compile(rf"^{EDITION_PATTERN}$")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,17 @@ def validate_edition_name(name: str) -> str:
             f"invalid edition name {name!r}: use 1-64 letters, digits, '.', '_' or '-'"
         )
     return name
+
+
+def suggest_edition_name(path: Path) -> str:
+    """A valid edition name made from a file name (accents dropped, other unsafe characters
+    become ``-``).
+
+    Example: ``suggest_edition_name(Path("CIE 10 ES 2024.tsv")) == "CIE-10-ES-2024"``
+    """
+    ascii_stem = unicodedata.normalize("NFKD", path.stem).encode("ascii", "ignore").decode()
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_stem).strip("-._")[:64].rstrip("-._")
+    return name or "importado"
 
 
 def verify_catalog(path: Path) -> dict[str, int]:

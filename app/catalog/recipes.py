@@ -13,8 +13,10 @@ from app.catalog.default import (
     default_entries,
     load_aliases,
 )
+from app.catalog.editions import EditionManager, validate_edition_name
 from app.catalog.entries import CatalogEntry
 from app.catalog.importer import code_list_entries, read_code_list, tabular_entries
+from app.catalog.open import catalogs_dir
 from app.catalog.spanish import attach_spanish_titles, read_agreement, read_who_spanish
 from app.paths import resources_dir
 
@@ -57,3 +59,39 @@ def build_edition(
         alias_dropped_by_source=dropped,
     )
     return write_catalog(out, entries, aliases, report, progress)
+
+
+def import_edition(
+    path: Path,
+    edition: str,
+    encoding: str = "utf-8",
+    root: Path | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Validate an edition file completely, build it aside and activate it atomically.
+
+    On any error the active catalog is left untouched.
+
+    Args:
+        path: a TSV/CSV code list or a tabular XML.
+        edition: the new edition's name (letters, digits, ``.``, ``_``, ``-``).
+        encoding: text encoding of a code list.
+        root: the user data folder (default: :func:`app.paths.data_dir`).
+        progress: build progress callback.
+
+    Raises:
+        InvalidEditionName: ``edition`` is not a safe name.
+        ImportValidationError: the file failed validation (every problem, with line numbers).
+        CatalogCorrupt: the built catalog failed verification.
+
+    Example: ``import_edition(Path("codiesp-D_codes.tsv"), "cie10es-2018")``
+    """
+    validate_edition_name(edition)
+    entries, fmt = load_edition_entries(path, encoding)
+    return EditionManager(catalogs_dir(root)).install(
+        edition,
+        lambda out: build_edition(
+            out, entries, edition=edition, source_name=path.name, source_format=fmt,
+            progress=progress,
+        ),
+    )

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from app.catalog.default import DEFAULT_ALIAS_SPLITS, DEFAULT_EDITION, build_default_catalog
-from app.catalog.editions import EditionManager, validate_edition_name
+from app.catalog.editions import EditionManager
 from app.catalog.open import catalogs_dir
-from app.catalog.recipes import build_edition, load_edition_entries
+from app.catalog.recipes import import_edition
 from app.catalog.store import CatalogStore
 from app.cli.common import echo_json, handle_errors, json_option, load_store, tqdm_progress
 from app.errors import ModelError
@@ -92,17 +92,9 @@ def import_(file: Path, edition: str, encoding: str, embed: bool, as_json: bool)
 
     Example: cielo catalog import codiesp-D_codes.tsv --edition cie10es-2018 --embed
     """
-    validate_edition_name(edition)
-    entries, fmt = load_edition_entries(file, encoding)
     progress, close = tqdm_progress()
     try:
-        report = EditionManager(catalogs_dir()).install(
-            edition,
-            lambda path: build_edition(
-                path, entries, edition=edition, source_name=file.name, source_format=fmt,
-                progress=progress,
-            ),
-        )
+        report = import_edition(file, edition, encoding, progress=progress)
     finally:
         close()
     if as_json:

@@ -87,6 +87,133 @@ STRINGS: dict[str, dict[str, str]] = {
     "note_code_also": {"es": "Codifique también", "en": "Code also"},
     "note_notes": {"es": "Notas", "en": "Notes"},
     "note_seven_chr_note": {"es": "Nota del 7º carácter", "en": "7th character note"},
+    "all_chapters": {"es": "Todos los capítulos", "en": "All chapters"},
+    "chapter_option": {"es": "Capítulo {code}: {title}", "en": "Chapter {code}: {title}"},
+    "model_status": {"es": "Modelo: {model} · {mode}", "en": "Model: {model} · {mode}"},
+    "model_missing": {"es": "sin modelo", "en": "no model"},
+    "search_hybrid": {"es": "búsqueda híbrida", "en": "hybrid search"},
+    "search_lexical": {"es": "solo léxica", "en": "lexical only"},
+    "dense_off": {
+        "es": "Búsqueda semántica desactivada (se busca por palabras y alias): {reason}",
+        "en": "Semantic search is off (searching by words and aliases): {reason}",
+    },
+    "menu_import": {"es": "&Importar catálogo…", "en": "&Import catalog…"},
+    "menu_help": {"es": "A&yuda", "en": "&Help"},
+    "menu_about": {"es": "&Acerca de Cielo", "en": "&About Cielo"},
+    "about_title": {"es": "Acerca de Cielo", "en": "About Cielo"},
+    "about_tagline": {
+        "es": "Codificación CIE-10-ES sin conexión", "en": "Offline ICD-10-CM coding"},
+    "about_version": {"es": "Versión {version}", "en": "Version {version}"},
+    "about_edition": {"es": "Catálogo activo", "en": "Active catalog"},
+    "about_model": {"es": "Modelo", "en": "Model"},
+    "about_base_model": {"es": "Modelo base", "en": "Base model"},
+    "about_components": {"es": "Componentes", "en": "Components"},
+    "about_licences": {"es": "Licencias y atribuciones", "en": "Licences and attributions"},
+    "about_no_notice": {
+        "es": "No se encuentra el archivo NOTICE con las licencias; pida a Informática que "
+        "reinstale Cielo.",
+        "en": "The NOTICE file with the licences is missing; ask IT to reinstall Cielo.",
+    },
+    "unknown": {"es": "desconocido", "en": "unknown"},
+    "import_title": {"es": "Importar catálogo", "en": "Import catalog"},
+    "import_filter": {
+        "es": "Catálogos (*.tsv *.csv *.txt *.xml);;Todos los archivos (*)",
+        "en": "Catalogs (*.tsv *.csv *.txt *.xml);;All files (*)",
+    },
+    "import_file": {"es": "Archivo:", "en": "File:"},
+    "import_edition": {"es": "Nombre de la edición:", "en": "Edition name:"},
+    "import_encoding": {"es": "Codificación (TSV/CSV):", "en": "Encoding (TSV/CSV):"},
+    "import_hint": {
+        "es": "Lista de códigos TSV/CSV (código, español[, inglés]) o XML tabular de la "
+        "CIE-10-CM. El archivo se valida entero antes de activarlo.",
+        "en": "TSV/CSV code list (code, spanish[, english]) or ICD-10-CM tabular XML. The "
+        "file is validated in full before it is activated.",
+    },
+    "import_running": {"es": "Importando el catálogo…", "en": "Importing the catalog…"},
+    "import_building": {
+        "es": "Importando el catálogo: {stage}", "en": "Importing the catalog: {stage}"},
+    "import_done": {
+        "es": "Catálogo {edition} importado y activo",
+        "en": "Catalog {edition} imported and active",
+    },
+    "import_failed": {
+        "es": "El catálogo no se ha importado. Se sigue usando el catálogo {edition}, sin "
+        "cambios.\n\n{error}",
+        "en": "The catalog was not imported. Catalog {edition} is still in use, unchanged."
+        "\n\n{error}",
+    },
+    "import_errors": {
+        "es": "El archivo tiene {n} error(es):", "en": "The file has {n} error(s):"},
+    "import_line": {"es": "línea {line}: {error}", "en": "line {line}: {error}"},
+    "reopen_failed": {
+        "es": "El catálogo se importó, pero no se puede abrir; se sigue usando {edition} hasta "
+        "reiniciar Cielo.\n\n{error}",
+        "en": "The catalog was imported but cannot be opened; {edition} stays in use until "
+        "Cielo restarts.\n\n{error}",
+    },
+    # -- document mode --
+    "tab_document": {"es": "Documento", "en": "Document"},
+    "doc_placeholder": {
+        "es": "Pegue aquí una nota clínica (informe de alta, evolución…). Cielo busca las "
+        "menciones diagnósticas y propone códigos. El texto no se guarda.",
+        "en": "Paste a clinical note here (discharge summary, progress note…). Cielo finds "
+        "the diagnostic mentions and proposes codes. The text is not saved.",
+    },
+    "doc_analyse": {"es": "Analizar", "en": "Analyse"},
+    "doc_analyse_tip": {
+        "es": "Analizar la nota (Ctrl+Intro)", "en": "Analyse the note (Ctrl+Enter)"},
+    "doc_export": {"es": "Exportar CSV…", "en": "Export CSV…"},
+    "doc_accept": {"es": "Aceptar (A)", "en": "Accept (A)"},
+    "doc_reject": {"es": "Rechazar (R)", "en": "Reject (R)"},
+    "doc_keys_hint": {
+        "es": "↑↓ mención · C cambiar código", "en": "↑↓ mention · C change code"},
+    "doc_col_mention": {"es": "Mención", "en": "Mention"},
+    "doc_col_negated": {"es": "Negación", "en": "Negation"},
+    "doc_col_status": {"es": "Estado", "en": "Status"},
+    "doc_accepted": {"es": "✓ Aceptada", "en": "✓ Accepted"},
+    "doc_rejected": {"es": "✗ Rechazada", "en": "✗ Rejected"},
+    "doc_negated_by": {"es": "negada («{cue}»)", "en": "negated (“{cue}”)"},
+    "doc_no_code": {"es": "(sin código propuesto)", "en": "(no code proposed)"},
+    "doc_checking": {"es": "Comprobando…", "en": "Checking…"},
+    "doc_code_unknown": {
+        "es": "{code}: no existe en el catálogo", "en": "{code}: not in the catalog"},
+    "doc_unknown_rejected": {
+        "es": "{code} no existe en el catálogo: mención rechazada",
+        "en": "{code} is not in the catalog: mention rejected",
+    },
+    "doc_cannot_accept": {
+        "es": "Para aceptar, elija o escriba un código del catálogo",
+        "en": "To accept, choose or type a catalog code",
+    },
+    "doc_analysing": {"es": "Analizando…", "en": "Analysing…"},
+    "doc_waiting": {
+        "es": "El análisis empezará cuando el catálogo esté abierto…",
+        "en": "The analysis will start once the catalog is open…",
+    },
+    "doc_changed": {
+        "es": "El texto ha cambiado: volviendo a analizar…",
+        "en": "The text changed: analysing again…",
+    },
+    "doc_failed": {"es": "Error en el análisis: {error}", "en": "Analysis failed: {error}"},
+    "doc_no_mentions": {
+        "es": "No se encontraron menciones diagnósticas", "en": "No diagnostic mentions found"},
+    "doc_summary": {
+        "es": "{n} menciones · {accepted} aceptadas · {negated} negadas",
+        "en": "{n} mentions · {accepted} accepted · {negated} negated",
+    },
+    "doc_truncated": {
+        "es": "nota demasiado larga: solo se analizan los primeros {n} caracteres",
+        "en": "note too long: only the first {n} characters are analysed",
+    },
+    "doc_nothing_accepted": {
+        "es": "No hay menciones aceptadas que exportar", "en": "No accepted mentions to export"},
+    "doc_export_title": {
+        "es": "Exportar los códigos aceptados", "en": "Export the accepted codes"},
+    "doc_export_default": {"es": "codigos.csv", "en": "codes.csv"},
+    "doc_csv_filter": {"es": "CSV (*.csv)", "en": "CSV (*.csv)"},
+    "doc_exported": {"es": "{n} filas exportadas a {path}", "en": "{n} rows exported to {path}"},
+    "doc_export_failed": {
+        "es": "No se pudo exportar: {error}", "en": "Could not export: {error}"},
 }
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from app.about import ModelBundle, model_bundle
 from app.catalog.build import Progress
+from app.catalog.details import CodeDetails, code_details
 from app.catalog.store import CatalogStore
 from app.search.bundle import open_pipeline
 from app.search.pipeline import SearchPipeline
-from app.ui.details import CodeDetails, load_details
 from app.userdata import Favourite, HistoryEntry, UserData
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,12 @@ StoreOpener = Callable[..., CatalogStore]
 
 @dataclass
 class Session:
-    """The open catalog, its pipeline and the coder's own data."""
+    """The open catalog, its pipeline and the coder's own data.
+
+    Attributes:
+        search_note: why searches are lexical only (None: hybrid, with the dense stage).
+        model: the bundled model, as its manifest describes it (None: no manifest).
+    """
 
     store: CatalogStore
     pipeline: SearchPipeline
@@ -32,11 +38,22 @@ class Session:
     history: list[HistoryEntry] = field(default_factory=list)
     history_enabled: bool = True
     search_note: str | None = None
+    model: ModelBundle | None = None
 
     def details(self, code: str) -> CodeDetails:
         """The details of a code, with its favourite flag (runs in a pool thread)."""
         starred = self.userdata.is_favourite(code) if self.userdata is not None else False
-        return load_details(self.store, code, is_favourite=starred)
+        return replace(code_details(self.store, code), favourite=starred)
+
+
+def _open_search(
+    open_store: StoreOpener, progress: Progress | None
+) -> tuple[CatalogStore, SearchPipeline, str | None]:
+    store = open_store(progress=progress)
+    pipeline, note = open_pipeline(store)
+    if note:
+        log.warning("dense search disabled: %s", note)
+    return store, pipeline, note
 
 
 def open_session(
@@ -51,11 +68,8 @@ def open_session(
     Raises:
         CieloError: the catalog is missing, corrupt or cannot be built.
     """
-    store = open_store(progress=progress)
-    pipeline, note = open_pipeline(store)
-    if note:
-        log.warning("dense search disabled: %s", note)
-    session = Session(store=store, pipeline=pipeline, search_note=note)
+    store, pipeline, note = _open_search(open_store, progress)
+    session = Session(store=store, pipeline=pipeline, search_note=note, model=model_bundle())
     if userdata_path is not None:
         try:
             userdata = UserData(userdata_path)
@@ -67,3 +81,16 @@ def open_session(
             log.warning("favourites and history disabled: cannot open %s (%s)",
                         userdata_path, exc)
     return session
+
+
+def reopen_catalog(
+    session: Session, open_store: StoreOpener, progress: Progress | None = None
+) -> Session:
+    """``session`` on the now active catalog (after an import): a new store, pipeline and
+    search note; the user's database stays open.
+
+    Raises:
+        CieloError: the catalog is missing, corrupt or cannot be built.
+    """
+    store, pipeline, note = _open_search(open_store, progress)
+    return replace(session, store=store, pipeline=pipeline, search_note=note)

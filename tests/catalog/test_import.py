@@ -197,3 +197,13 @@ def test_tabular_xml_with_duplicates_is_rejected(tmp_path: Path, data_dir: Path)
     assert result.exit_code == 1
     assert "duplicate code I11.0" in result.output
     assert EditionManager(catalogs_dir(data_dir)).active().edition == "icd10cm-2026"
+
+
+def test_suggested_edition_names_are_valid() -> None:
+    from app.catalog.editions import suggest_edition_name, validate_edition_name
+
+    assert suggest_edition_name(Path("CIE 10 ES 2024.tsv")) == "CIE-10-ES-2024"
+    assert suggest_edition_name(Path("catálogo_año.csv")) == "catalogo_ano"
+    assert suggest_edition_name(Path("¿¿.xml")) == "importado"
+    for name in ("x" * 80 + ".tsv", "-a b-.tsv"):
+        validate_edition_name(suggest_edition_name(Path(name)))

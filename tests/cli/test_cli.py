@@ -65,6 +65,23 @@ def test_lookup(data_dir: Path) -> None:
     assert "no válido" in text.stdout and "T81.31XA" in text.stdout
 
 
+def test_lookup_text_layout(data_dir: Path) -> None:
+    lines = CliRunner().invoke(cli, ["lookup", "T81.31"]).stdout.splitlines()
+    assert lines[:4] == [
+        "19 > T07-T88 > T80-T88 > T81 > T81.3 > T81.31",
+        "T81.31  no válido: elija un código más específico",
+        "  es: Complicaciones de procedimientos, no clasificadas en otra parte (título de T81)",
+        "  en: Disruption of external operation (surgical) wound, not elsewhere classified",
+    ]
+    assert "  excludes1: dehiscence of amputation stump (T87.81)" in lines
+    assert lines[-4:] == [
+        "  7º carácter: A = initial encounter; D = subsequent encounter; S = sequela",
+        "  - T81.31XA  Complicaciones de procedimientos, no clasificadas en otra parte",
+        "  - T81.31XD  Complicaciones de procedimientos, no clasificadas en otra parte",
+        "  - T81.31XS  Complicaciones de procedimientos, no clasificadas en otra parte",
+    ]
+
+
 def test_unknown_code_is_a_clean_error(data_dir: Path) -> None:
     result = CliRunner().invoke(cli, ["lookup", "Z99.999"])
     assert result.exit_code == 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QGuiApplication
 
+from app.catalog.details import code_details, seventh_options
 from app.catalog.store import CatalogStore
-from app.ui.details import load_details, seventh_options
 from app.userdata import UserData
 
 
@@ -82,7 +82,7 @@ def test_seventh_picker_hidden_where_no_valid_composition(qtbot, window, store) 
 
 
 def test_load_details_groups_notes(store: CatalogStore) -> None:
-    details = load_details(store, "S72.0")
+    details = code_details(store, "S72.0")
     assert not details.record.valid
     assert all(d.valid for d in details.valid_descendants)
     kinds = list(details.grouped_notes)

@@ -9,8 +9,8 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
+from app.catalog.details import CodeDetails, own_title
 from app.catalog.store import CodeRecord
-from app.ui.details import CodeDetails, own_title
 from app.ui.i18n import tr
 from app.ui.views.details_view import DetailsView
 from app.ui.worker import run_task

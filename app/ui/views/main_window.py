@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app.ui.i18n import tr
 from app.ui.views.browse_view import BrowseView
 from app.ui.views.details_view import DetailsView
+from app.ui.views.document_view import DocumentView
 from app.ui.views.results_delegate import RichTextDelegate
 
 
@@ -75,6 +76,8 @@ class MainWindowView(QMainWindow):
         self.tabs.setObjectName("tabs")
         self.tabs.addTab(search_page, tr("tab_search"))
         self.tabs.addTab(self.browse, tr("tab_browse"))
+        self.document = DocumentView()
+        self.tabs.addTab(self.document, tr("tab_document"))
         left_layout.addWidget(self.tabs)
 
         self.details = DetailsView()
@@ -109,11 +112,20 @@ class MainWindowView(QMainWindow):
         self.progress.setMaximumWidth(240)
         self.progress.setTextVisible(False)
         self.progress.hide()
+        self.model_label = QLabel()
+        self.model_label.setObjectName("model_label")
+        self.model_label.setContentsMargins(12, 0, 4, 0)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.edition_label)
+        self.statusBar().addPermanentWidget(self.model_label)
 
         menu_bar = self.menuBar()
         file_menu = menu_bar.addMenu(tr("menu_file"))
+        self.import_action = QAction(tr("menu_import"), self)
+        self.import_action.setObjectName("import_action")
+        self.import_action.setEnabled(False)  # until a catalog is open
+        file_menu.addAction(self.import_action)
+        file_menu.addSeparator()
         self.quit_action = QAction(tr("menu_quit"), self)
         self.quit_action.setShortcut("Ctrl+Q")
         file_menu.addAction(self.quit_action)
@@ -127,6 +139,10 @@ class MainWindowView(QMainWindow):
         self.history_purge.setObjectName("history_purge")
         self.history_menu.addAction(self.history_toggle)
         self.history_menu.addAction(self.history_purge)
+        help_menu = menu_bar.addMenu(tr("menu_help"))
+        self.about_action = QAction(tr("menu_about"), self)
+        self.about_action.setObjectName("about_action")
+        help_menu.addAction(self.about_action)
 
     def show_error_page(self, message: str) -> None:
         """Replace the workspace with the error explanation."""

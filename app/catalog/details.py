@@ -1,7 +1,6 @@
-"""What the details pane shows about one code, gathered in one background call (no Qt).
+"""Everything known about one code, gathered in one call for ``cielo lookup`` and the UI.
 
-The data is read from the catalog store; composing 7th-character codes only keeps codes
-that the catalog says exist and are valid.
+Composing 7th-character codes only keeps codes that the catalog says exist and are valid.
 """
 
 from __future__ import annotations
@@ -25,12 +24,20 @@ class SeventhOption:
 
 @dataclass(frozen=True)
 class CodeDetails:
-    """Everything the details pane needs about one code."""
+    """A code with its hierarchy, notes, children and 7th characters.
+
+    Attributes:
+        seventh_characters: every 7th-character definition that applies (char -> meaning).
+        seventh_options: those that compose a valid existing code from this one.
+        valid_descendants: for a code that is not valid, valid codes under it.
+        favourite: whether the coder starred it (set by the UI; False here).
+    """
 
     record: CodeRecord
     ancestors: tuple[CodeRecord, ...]
     notes: tuple[NoteRecord, ...]
     children: tuple[CodeRecord, ...]
+    seventh_characters: dict[str, str] = field(default_factory=dict, compare=False)
     valid_descendants: tuple[CodeRecord, ...] = ()
     seventh_options: tuple[SeventhOption, ...] = ()
     favourite: bool = False
@@ -48,20 +55,28 @@ def own_title(record: CodeRecord) -> str:
     return record.title_en
 
 
+def _compose(
+    store: CatalogStore, record: CodeRecord, seventh: dict[str, str]
+) -> list[SeventhOption]:
+    if len(strip_dot(record.code)) >= 7:
+        return []
+    options: list[SeventhOption] = []
+    for char, meaning in seventh.items():
+        full = store.find(pad_placeholder(record.code, char))
+        if full is not None and full.valid:
+            options.append(SeventhOption(char, meaning, full.code, full.title))
+    return options
+
+
 def seventh_options(store: CatalogStore, code: str) -> list[SeventhOption]:
     """7th characters that compose a valid existing code from ``code`` (placeholder-X padded).
 
     Example: ``[o.code for o in seventh_options(store, "T81.31")][0] == "T81.31XA"``
     """
     record = store.find(code)
-    if record is None or len(strip_dot(record.code)) >= 7:
+    if record is None:
         return []
-    options: list[SeventhOption] = []
-    for char, meaning in store.seventh_characters(record.code).items():
-        full = store.find(pad_placeholder(record.code, char))
-        if full is not None and full.valid:
-            options.append(SeventhOption(char, meaning, full.code, full.title))
-    return options
+    return _compose(store, record, store.seventh_characters(record.code))
 
 
 def group_notes(notes: list[NoteRecord]) -> dict[str, list[NoteRecord]]:
@@ -77,18 +92,17 @@ def group_notes(notes: list[NoteRecord]) -> dict[str, list[NoteRecord]]:
     return groups
 
 
-def load_details(
-    store: CatalogStore, code: str, is_favourite: bool = False, descendants_limit: int = 40
-) -> CodeDetails:
+def code_details(store: CatalogStore, code: str, descendants_limit: int = 40) -> CodeDetails:
     """Gather a code's hierarchy, notes, children, valid descendants and 7th characters.
 
     Raises:
         CodeNotFound: the code is not in the catalog.
 
-    Example: ``load_details(store, "S72.001").seventh_options[0].code == "S72.001A"``
+    Example: ``code_details(store, "S72.001").seventh_options[0].code == "S72.001A"``
     """
     record = store.get(code)
     notes = store.notes(record.code)
+    seventh = store.seventh_characters(record.code)
     descendants: list[CodeRecord] = []
     if not record.valid:
         descendants = store.valid_descendants(record.code, limit=descendants_limit)
@@ -97,9 +111,9 @@ def load_details(
         ancestors=tuple(store.ancestors(record.code)),
         notes=tuple(notes),
         children=tuple(store.children(record.code)),
+        seventh_characters=seventh,
         valid_descendants=tuple(descendants),
-        seventh_options=tuple(seventh_options(store, record.code)),
-        favourite=is_favourite,
+        seventh_options=tuple(_compose(store, record, seventh)),
         edition=store.edition,
         grouped_notes=group_notes(notes),
     )
