@@ -14,11 +14,17 @@ import click
 )
 @click.option("--query", default=None, help="Text typed into the search box at start.")
 @click.option(
+    "--document", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+    help="A clinical note (text file) opened in the Document tab and analysed at start.",
+)
+@click.option(
     "--lang", "language", type=click.Choice(["es", "en"]), default="es", show_default=True,
     help="Interface language.",
 )
-def gui(screenshot: Path | None, query: str | None, language: str) -> None:
-    """Open the desktop app (search, code details, favourites, history).
+def gui(
+    screenshot: Path | None, query: str | None, language: str, document: Path | None
+) -> None:
+    """Open the desktop app (search, code details, favourites, history, document mode).
 
     Example: cielo gui --screenshot shot.png --query "fractura del cuello del fémur"
     """
@@ -29,7 +35,7 @@ def gui(screenshot: Path | None, query: str | None, language: str) -> None:
             f"the desktop app needs PySide6 ({exc}); install it with "
             "`pip install 'pyside6-essentials>=6.7'`"
         ) from exc
-    code = run_gui(screenshot=screenshot, query=query, language=language)
+    code = run_gui(screenshot=screenshot, query=query, language=language, document=document)
     if code:
         raise SystemExit(code)
 

@@ -37,21 +37,35 @@ def create_window(userdata_path: Path | None = None, open_store=None):
     return view, controller
 
 
+def read_note(path: Path) -> str:
+    """A clinical note's text: UTF-8 (with or without BOM), else Windows-1252."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
 def run_gui(
-    screenshot: Path | None = None, query: str | None = None, language: str = "es"
+    screenshot: Path | None = None,
+    query: str | None = None,
+    language: str = "es",
+    document: Path | None = None,
 ) -> int:
     """Run the desktop app; with ``screenshot``, render offscreen, save a PNG and return.
 
     Args:
-        screenshot: PNG to write once the results for ``query`` (or the error state) show.
+        screenshot: PNG to write once the results for ``query`` (or the error state) show;
+            with ``document``, once its analysis shows with the first mention selected.
         query: text typed into the search box at start.
         language: ``"es"`` or ``"en"``.
+        document: a clinical note opened in the Document tab and analysed at start.
 
     Returns:
         The process exit code.
     """
     _ensure_platform(offscreen=screenshot is not None)
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QLibraryInfo, QTimer, QTranslator
     from PySide6.QtWidgets import QApplication
 
     from app.paths import data_dir
@@ -60,18 +74,30 @@ def run_gui(
     from app.userdata import user_db_path
 
     set_language(language)
+    note = read_note(document) if document is not None else None
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Cielo")
+    qt_strings = QTranslator(app)  # Qt's own buttons ("Cerrar", "Mostrar detalles…")
+    if qt_strings.load(f"qtbase_{language}",
+                       QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+        app.installTranslator(qt_strings)
     view, controller = create_window(user_db_path(data_dir()))
     if screenshot is not None:
         view.resize(1280, 800)
     view.show()
     if query:
         view.search_box.setText(query)
-    status = {"code": 0}
+    if note is not None:
+        view.tabs.setCurrentWidget(view.document)
+        view.document.editor.setPlainText(note)
+        controller.document.analyse()
+    status = {"code": 0, "grabbed": 0}
 
     if screenshot is not None:
         def grab() -> None:
+            if status["grabbed"]:
+                return
+            status["grabbed"] = 1
             if view.grab().save(str(screenshot), "PNG"):
                 log.info("screenshot written to %s", screenshot)
             else:
@@ -92,7 +118,16 @@ def run_gui(
             status["code"] = 1
             grab()
 
-        if query:
+        def after_analysis(n: int) -> None:
+            if n:
+                controller.details.details_shown.connect(lambda _c: QTimer.singleShot(50, grab))
+                controller.document.select(0)
+            else:
+                QTimer.singleShot(50, grab)
+
+        if note is not None:
+            controller.document.analysis_shown.connect(after_analysis)
+        elif query:
             controller.search.results_shown.connect(after_results)
         else:
             controller.ready.connect(lambda: QTimer.singleShot(50, grab))
