@@ -10,7 +10,10 @@ import click
 
 @click.group()
 def bench() -> None:
-    """Measure how fast Cielo is on this machine."""
+    """Measure how fast Cielo is on this machine.
+
+    Example: cielo bench ui --runs 3 --output ui-bench.json
+    """
 
 
 @bench.command("ui")
@@ -24,8 +27,9 @@ def bench() -> None:
               help="Milliseconds between simulated key presses.")
 @click.option("--queries", default=10, show_default=True, type=click.IntRange(1, 10),
               help="How many of the built-in queries to type per launch.")
-@click.option("--child", is_flag=True, hidden=True)
-@click.option("--t0", type=float, default=None, hidden=True)
+@click.option("--child", is_flag=True, hidden=True, help="Internal: one measured launch.")
+@click.option("--t0", type=float, default=None, hidden=True,
+              help="Internal: the parent's clock at launch.")
 def ui(
     output: Path | None, runs: int, key_interval: int, queries: int, child: bool,
     t0: float | None,
