@@ -26,6 +26,7 @@ from pathlib import Path
 
 from app.catalog.store import CatalogStore
 from app.search.passages import passage_text
+from training.config import with_overrides
 
 log = logging.getLogger(__name__)
 
@@ -51,20 +52,6 @@ class TrainConfig:
     # "source=n" repeats that source's pairs n times: real Spanish mentions are scarce
     source_repeat: tuple[str, ...] = ("codiesp-train=3", "synthetic=2")
 
-    def with_overrides(self, pairs: Sequence[str]) -> TrainConfig:
-        values = {}
-        for pair in pairs:
-            key, _, raw = pair.partition("=")
-            if key not in self.__dataclass_fields__:
-                raise SystemExit(f"unknown setting {key!r}")
-            current = getattr(self, key)
-            if isinstance(current, tuple):
-                values[key] = tuple(type(current[0])(v) if current else v for v in raw.split(","))
-            elif isinstance(current, bool):
-                values[key] = raw.lower() in ("1", "true", "yes")
-            else:
-                values[key] = type(current)(raw)
-        return replace(self, **values)
 
 
 CONFIGS = {
@@ -282,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    config = CONFIGS[args.config].with_overrides(args.set)
+    config = with_overrides(CONFIGS[args.config], args.set)
     if args.seed is not None:
         config = replace(config, seed=args.seed)
     summary = train(args.data, args.out, args.base, open_catalog(), config)
