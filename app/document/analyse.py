@@ -1,0 +1,180 @@
+"""Document mode's entry point: a pasted note in, its coded diagnostic mentions out.
+
+``segment -> spot -> negation -> search each distinct mention -> DocumentAnalysis``.
+:class:`DocumentAnalyzer` opens the spotter's resources once (lexicon from the catalog,
+train statistics from ``resources/document/``; well under a second) and is reused for every
+note; :func:`analyse_document` keeps one per pipeline. Note and mention text are patient
+data: nothing here logs them, only counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from dataclasses import replace
+from pathlib import Path
+
+from app.document.lexicon import SpotterStats, default_stats_path
+from app.document.negation import governing_scope, negation_scopes
+from app.document.segment import sentences
+from app.document.spotter import Spotter, SpotterConfig
+from app.document.types import CodedMention, DocumentAnalysis, Mention
+from app.search.pipeline import SearchPipeline
+from app.search.types import SearchResult
+
+log = logging.getLogger(__name__)
+
+#: Only this many characters of a note are analysed (about 60 pages of text; a CodiEsp case
+#: has ~2,500). Longer input gives ``DocumentAnalysis.truncated``.
+MAX_DOCUMENT_CHARS = 100_000
+#: How far back from the cap a cut may move to end on a blank instead of inside a word.
+_CUT_SLACK = 200
+
+
+def analysed_length(text: str, max_chars: int = MAX_DOCUMENT_CHARS) -> int:
+    """How much of ``text`` is analysed: all of it, or up to the last blank before the cap.
+
+    Example: ``analysed_length("a" * 10, max_chars=4) == 4``
+    """
+    if len(text) <= max_chars:
+        return len(text)
+    cut = max(text.rfind(" ", max_chars - _CUT_SLACK, max_chars + 1),
+              text.rfind("\n", max_chars - _CUT_SLACK, max_chars + 1))
+    return cut if cut > 0 else max_chars
+
+
+def load_stats(path: Path | None = None) -> SpotterStats:
+    """The spotter statistics; empty (lexicon-only spotting) with a warning when the file is
+    missing.
+
+    Raises:
+        StatsFileError: the file exists but cannot be parsed.
+    """
+    path = path or default_stats_path()
+    if not path.exists():
+        log.warning("no spotter statistics at %s: spotting with the lexicon only", path)
+        return SpotterStats()
+    return SpotterStats.read(path)
+
+
+class DocumentAnalyzer:
+    """Finds and codes the diagnostic mentions of notes; build one per session.
+
+    Args:
+        pipeline: the search pipeline that codes each mention (its store gives the lexicon,
+            its abbreviation table the abbreviations).
+        config: the spotter variant (default: the best measured; its ``alias_sources`` default
+            to the pipeline's).
+        stats: spotter statistics (default: :func:`load_stats`).
+        max_chars: the analysis cap (default :data:`MAX_DOCUMENT_CHARS`).
+
+    Example: ``DocumentAnalyzer(pipeline).analyse(note, top_k=5).mentions[0].results[0].code``
+    """
+
+    def __init__(
+        self,
+        pipeline: SearchPipeline,
+        config: SpotterConfig | None = None,
+        stats: SpotterStats | None = None,
+        max_chars: int = MAX_DOCUMENT_CHARS,
+    ):
+        start = time.perf_counter()
+        config = config or SpotterConfig()
+        if config.alias_sources is None and pipeline.config.aliases:
+            config = replace(config, alias_sources=pipeline.config.alias_sources)
+        self.pipeline = pipeline
+        self.max_chars = max_chars
+        self.spotter = Spotter.from_store(
+            pipeline.store,
+            stats if stats is not None else load_stats(),
+            config,
+            pipeline.abbreviations,
+        )
+        log.info(
+            "document spotter ready: %d lexicon phrases in %.0f ms",
+            len(self.spotter.lexicon),
+            (time.perf_counter() - start) * 1000,
+        )
+
+    def find_mentions(self, text: str) -> list[Mention]:
+        """The mentions of ``text[:analysed_length(text)]``, in text order, with negation.
+
+        Example: ``[m.negated for m in analyzer.find_mentions("Sin fiebre. Tos.")]``
+        """
+        text = text[: analysed_length(text, self.max_chars)]
+        spans = sentences(text)
+        scopes = negation_scopes(text, spans)
+        mentions = []
+        for span in self.spotter.spans(text, spans):
+            scope = governing_scope(scopes, span.start, span.end)
+            mentions.append(
+                Mention(
+                    start=span.start,
+                    end=span.end,
+                    text=text[span.start : span.end],
+                    negated=scope is not None,
+                    cue=scope.cue if scope is not None else None,
+                )
+            )
+        return mentions
+
+    def code(self, mentions: list[Mention], top_k: int = 5) -> list[CodedMention]:
+        """Search each distinct mention text once and attach its results to every mention."""
+        found: dict[str, tuple[SearchResult, ...]] = {}
+        for mention in mentions:
+            if mention.text not in found:
+                found[mention.text] = tuple(self.pipeline.search(mention.text, top_k=top_k))
+        return [CodedMention(m, found[m.text]) for m in mentions]
+
+    def analyse(self, text: str, top_k: int = 5) -> DocumentAnalysis:
+        """Find and code the mentions of a note (see :func:`analyse_document`)."""
+        start = time.perf_counter()
+        length = analysed_length(text, self.max_chars)
+        mentions = self.find_mentions(text)
+        coded = self.code(mentions, top_k)
+        log.debug(
+            "document analysed: %d chars, %d mentions (%d negated), %d searches, %.0f ms",
+            length,
+            len(mentions),
+            sum(m.negated for m in mentions),
+            len({m.text for m in mentions}),
+            (time.perf_counter() - start) * 1000,
+        )
+        truncated = length < len(text)
+        return DocumentAnalysis(
+            text=text,
+            mentions=tuple(coded),
+            truncated=truncated,
+            analysed_chars=length,
+        )
+
+
+_ANALYZERS: weakref.WeakKeyDictionary[SearchPipeline, DocumentAnalyzer] = (
+    weakref.WeakKeyDictionary()
+)
+_ANALYZERS_LOCK = threading.Lock()
+
+
+def analyzer_for(pipeline: SearchPipeline) -> DocumentAnalyzer:
+    """The session's :class:`DocumentAnalyzer` for a pipeline (built on first use)."""
+    with _ANALYZERS_LOCK:
+        analyzer = _ANALYZERS.get(pipeline)
+        if analyzer is None:
+            analyzer = _ANALYZERS[pipeline] = DocumentAnalyzer(pipeline)
+        return analyzer
+
+
+def analyse_document(text: str, pipeline: SearchPipeline, top_k: int = 5) -> DocumentAnalysis:
+    """Find the diagnostic mentions of a note and propose codes for each.
+
+    Mentions come in text order with character spans into ``text`` (``text[m.start:m.end] ==
+    m.text``) and a negation flag and cue; each is coded by ``pipeline.search(m.text,
+    top_k)``, once per distinct mention text. Only the first :data:`MAX_DOCUMENT_CHARS`
+    characters are analysed (``truncated`` and ``analysed_chars`` say so). Empty or blank
+    text gives no mentions. The spotter's resources are opened once per pipeline.
+
+    Example: ``analyse_document("Paciente con neumonía.", pipeline).mentions[0].mention.text``
+    """
+    return analyzer_for(pipeline).analyse(text, top_k)

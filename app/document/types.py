@@ -1,0 +1,45 @@
+"""What document mode returns: mentions with character spans, negation and proposed codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.search.types import SearchResult
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A diagnostic mention found in a note.
+
+    ``start``/``end`` are character offsets into the note (``text == note[start:end]``);
+    ``negated`` is set when a negation cue (``cue``, e.g. "no", "sin", "descarta") governs it.
+    """
+
+    start: int
+    end: int
+    text: str
+    negated: bool = False
+    cue: str | None = None
+
+
+@dataclass(frozen=True)
+class CodedMention:
+    """A mention with its proposed codes, best first (may be empty)."""
+
+    mention: Mention
+    results: tuple[SearchResult, ...]
+
+
+@dataclass(frozen=True)
+class DocumentAnalysis:
+    """All mentions of one note, in text order.
+
+    ``truncated`` is set when the note was longer than the analysis cap
+    (``app.document.analyse.MAX_DOCUMENT_CHARS``): only ``text[:analysed_chars]`` was read
+    (``analysed_chars`` None means the whole text).
+    """
+
+    text: str
+    mentions: tuple[CodedMention, ...]
+    truncated: bool = False
+    analysed_chars: int | None = None

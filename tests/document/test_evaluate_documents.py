@@ -1,0 +1,120 @@
+"""The document evaluation and the statistics builder: end to end on a tiny corpus, and the
+CodiEsp files when ../shared/data is present."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.document.lexicon import Lexicon, SpotterStats, default_stats_path
+from app.document.spotter import SpotterConfig
+from app.search.abbreviations import AbbreviationTable
+from training import document_lexicon, evaluate_documents
+from training.codiesp_documents import DEFAULT_CODIESP, read_documents
+
+TEXTS = {
+    "case-1": "Mujer con hipertensión arterial. No presenta fiebre.",
+    "case-2": "Dolor abdominal y neumonía. Sin signos de infección.",
+}
+GOLD = [
+    ("case-1", "DIAGNOSTICO", "i10", "hipertensión arterial", "10 31"),
+    ("case-1", "DIAGNOSTICO", "r50.9", "fiebre", "45 51"),
+    ("case-1", "PROCEDIMIENTO", "bt41zzz", "ecografía", "0 5"),
+    ("case-2", "DIAGNOSTICO", "r10.9", "Dolor abdominal", "0 15"),
+    ("case-2", "DIAGNOSTICO", "j18.9", "neumonía", "18 26"),
+    ("case-2", "DIAGNOSTICO", "b99.9", "signos infección", "32 38;42 51"),
+]
+
+
+def _corpus(root: Path, split: str) -> Path:
+    folder = root / split / "text_files"
+    folder.mkdir(parents=True)
+    for doc_id, text in TEXTS.items():
+        (folder / f"{doc_id}.txt").write_text(text, encoding="utf-8")
+    rows = ["\t".join(row) for row in GOLD]
+    (root / split / f"{split}X.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return root
+
+
+def test_tiny_corpus_reads_with_offsets(tmp_path: Path) -> None:
+    docs = read_documents(_corpus(tmp_path, "dev"), "dev")
+    assert [d.doc_id for d in docs] == ["case-1", "case-2"]
+    assert [g.code for g in docs[0].gold] == ["I10", "R50.9"]
+    rows = [r for r in GOLD if r[1] == "DIAGNOSTICO"]
+    pairs = [(d, g) for d in docs for g in d.gold]
+    assert len(pairs) == len(rows)
+    for (doc, g), row in zip(pairs, rows, strict=True):
+        if g.contiguous:
+            assert doc.text[g.start : g.end] == row[3]
+    assert not docs[1].gold[2].contiguous
+
+
+def test_evaluation_end_to_end(tmp_path: Path, catalog_path: Path) -> None:
+    root = _corpus(tmp_path / "codiesp", "dev")
+    out = tmp_path / "out"
+    code = evaluate_documents.main(
+        ["--codiesp", str(root), "--out", str(out), "--catalog", str(catalog_path),
+         "--retriever", "bm25+aliases", "--top-k", "3"]
+    )
+    assert code == 0
+    payload = json.loads((out / "metrics.json").read_text("utf-8"))
+    assert payload["chosen"] == "lexicon+filter+extend"
+    assert set(payload["variants"]) == set(evaluate_documents.VARIANTS)
+    metrics = payload["variants"]["lexicon+filter+extend"]["metrics"]
+    assert metrics["documents"] == 2 and metrics["kept_span_gold"] == 5
+    # every contiguous gold mention of this tiny case is in the train alias lexicon
+    assert metrics["kept_span_exact_recall"] == pytest.approx(4 / 5)
+    assert metrics["kept_code_exact_recall"] >= 0.8
+    assert metrics["negated"] == 2
+    assert metrics["dropped_span_exact_recall"] < metrics["kept_span_exact_recall"]
+    report = (out / "report.md").read_text("utf-8")
+    assert "# Document mode on CodiEsp dev" in report and "p50" in report
+
+
+def test_the_timed_variant_is_the_app_default() -> None:
+    assert evaluate_documents.VARIANTS[evaluate_documents.DEFAULT_VARIANT] == SpotterConfig()
+    assert set(evaluate_documents.VARIANT_NOTES) == set(evaluate_documents.VARIANTS)
+
+
+def test_statistics_builder_refuses_dev() -> None:
+    with pytest.raises(SystemExit):
+        document_lexicon.main(["--split", "dev"])
+
+
+def test_statistics_builder_on_a_tiny_corpus(tmp_path: Path, catalog_path: Path) -> None:
+    root = _corpus(tmp_path / "codiesp", "train")
+    out = tmp_path / "stats.tsv"
+    assert document_lexicon.main(
+        ["--codiesp", str(root), "--catalog", str(catalog_path), "--out", str(out)]
+    ) == 0
+    stats = SpotterStats.read(out)
+    fiebre = stats.phrases["fiebre"]
+    assert (fiebre.seen, fiebre.exact, fiebre.covered) == (1, 1, 1)
+    assert stats.words["hipertension"].exact == 1
+    assert stats.words["arterial"].covered == 1 and stats.words["arterial"].exact == 0
+    assert stats.following["arterial"].covered == 1  # goes on with "hipertensión"
+
+
+shared = pytest.mark.skipif(
+    not (DEFAULT_CODIESP / "dev" / "devX.tsv").exists(), reason="no ../shared/data/codiesp"
+)
+
+
+@pytest.mark.shared
+@shared
+def test_codiesp_dev_offsets_index_the_texts() -> None:
+    docs = read_documents(DEFAULT_CODIESP, "dev")
+    assert len(docs) == 250
+    gold = [(d, g) for d in docs for g in d.gold if g.contiguous]
+    assert all(0 <= g.start < g.end <= len(d.text) for d, g in gold)
+
+
+@pytest.mark.shared
+@shared
+def test_bundled_statistics_are_reproducible_from_train(store) -> None:
+    docs = read_documents(DEFAULT_CODIESP, "train")
+    stats = document_lexicon.learn_stats(docs, Lexicon.from_store(store),
+                                         AbbreviationTable.default())
+    assert stats == SpotterStats.read(default_stats_path())

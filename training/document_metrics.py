@@ -1,0 +1,241 @@
+"""Document-mode metrics: pure functions over gold and predicted mentions per document.
+
+Definitions (CodiEsp diagnosis gold, one code per gold row)
+-----------------------------------------------------------
+Gold spans
+    The distinct fragment tuples of a document's gold mentions (a span coded twice counts
+    once). A discontinuous gold mention is compared by its outer bounds for exact matching
+    (so in practice a contiguous prediction cannot match it exactly) and by any fragment
+    for overlap.
+
+Span precision / recall / F1 (micro over documents)
+    ``exact``: a predicted span with the same start and end as a gold span.
+    ``overlap``: a predicted span sharing at least one character with a gold fragment.
+    Precision counts matching predictions; recall counts gold spans matched by any
+    prediction.
+
+Code sets (micro over documents)
+    Predicted: the top-1 codes of a document's mentions; gold: its gold codes; at ``exact``
+    (the code) and ``category`` (first 3 characters) resolution.
+
+MAP (CodiEsp-D style)
+    Per document, the codes of all mentions' ranked lists merged into one ranking (best rank
+    first, then more mentions at that rank, then earlier in the text), mapped to the
+    resolution and de-duplicated; average precision = sum of precision@i at each relevant
+    position i / number of gold codes; MAP is the mean over documents with gold codes.
+
+Top-1 on overlapping spans
+    Over predicted spans that overlap a gold span: the share whose top-1 code is one of the
+    overlapping gold mentions' codes (exact and category).
+
+Negation
+    Every set-based figure is computed with negated mentions kept (``kept_*``) and dropped
+    (``dropped_*``); CodiEsp annotates negated findings, so dropping them trades recall for
+    precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from training.codiesp_documents import GoldMention
+from training.metrics import category_of
+
+RESOLUTIONS: dict[str, Callable[[str], str]] = {
+    "exact": lambda code: code,
+    "category": category_of,
+}
+
+
+@dataclass(frozen=True)
+class PredictedMention:
+    """A predicted mention: its span, negation flag and ranked codes (best first)."""
+
+    start: int
+    end: int
+    negated: bool = False
+    ranked: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """Gold and predictions of one document, and how long the analysis took."""
+
+    doc_id: str
+    gold: tuple[GoldMention, ...]
+    predicted: tuple[PredictedMention, ...]
+    seconds: float = 0.0
+
+    def kept(self, keep_negated: bool) -> tuple[PredictedMention, ...]:
+        """The predictions, without negated ones unless ``keep_negated``."""
+        return self.predicted if keep_negated else tuple(p for p in self.predicted if not p.negated)
+
+
+def _prf(tp_pred: int, n_pred: int, tp_gold: int, n_gold: int) -> tuple[float, float, float]:
+    precision = tp_pred / n_pred if n_pred else 0.0
+    recall = tp_gold / n_gold if n_gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def gold_spans(gold: Sequence[GoldMention]) -> list[tuple[tuple[int, int], ...]]:
+    """Distinct fragment tuples of a document's gold mentions, in first-seen order."""
+    return list(dict.fromkeys(g.fragments for g in gold))
+
+
+def _overlaps(start: int, end: int, fragments: Sequence[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in fragments)
+
+
+def span_scores(results: Sequence[DocumentResult], keep_negated: bool = True) -> dict[str, float]:
+    """Exact and overlap span precision, recall and F1, micro over documents.
+
+    Example: ``span_scores(results)["exact_f1"]``
+    """
+    n_pred = n_gold = 0
+    tp = {"exact": [0, 0], "overlap": [0, 0]}  # [matching predictions, matched gold]
+    for result in results:
+        preds = result.kept(keep_negated)
+        spans = gold_spans(result.gold)
+        bounds = {(f[0][0], f[-1][1]) for f in spans}
+        pred_bounds = {(p.start, p.end) for p in preds}
+        n_pred += len(preds)
+        n_gold += len(spans)
+        tp["exact"][0] += sum((p.start, p.end) in bounds for p in preds)
+        tp["exact"][1] += sum((f[0][0], f[-1][1]) in pred_bounds for f in spans)
+        tp["overlap"][0] += sum(any(_overlaps(p.start, p.end, f) for f in spans) for p in preds)
+        tp["overlap"][1] += sum(any(_overlaps(p.start, p.end, f) for p in preds) for f in spans)
+    out: dict[str, float] = {"predicted": n_pred, "gold": n_gold}
+    for kind, (tp_pred, tp_gold) in tp.items():
+        p, r, f = _prf(tp_pred, n_pred, tp_gold, n_gold)
+        out |= {f"{kind}_precision": p, f"{kind}_recall": r, f"{kind}_f1": f}
+    return out
+
+
+def code_set_scores(
+    results: Sequence[DocumentResult], resolution: str = "exact", keep_negated: bool = True
+) -> dict[str, float]:
+    """Micro precision, recall and F1 of each document's set of top-1 codes.
+
+    Example: ``code_set_scores(results, "category")["f1"]``
+    """
+    key = RESOLUTIONS[resolution]
+    tp = n_pred = n_gold = 0
+    for result in results:
+        predicted = {key(p.ranked[0]) for p in result.kept(keep_negated) if p.ranked}
+        gold = {key(g.code) for g in result.gold}
+        tp += len(predicted & gold)
+        n_pred += len(predicted)
+        n_gold += len(gold)
+    p, r, f = _prf(tp, n_pred, tp, n_gold)
+    return {"precision": p, "recall": r, "f1": f, "predicted": n_pred, "gold": n_gold}
+
+
+def ranked_codes(predicted: Sequence[PredictedMention]) -> list[str]:
+    """One ranking of a document's codes from its mentions' ranked lists.
+
+    Order: best (lowest) rank in any mention, then more mentions with the code at that rank,
+    then the earliest mention.
+
+    Example: ``ranked_codes([PredictedMention(0, 1, ranked=("A", "B")),
+    PredictedMention(5, 6, ranked=("B",))]) == ["B", "A"]``
+    """
+    best: dict[str, list] = {}  # code -> [best rank, -mentions at it, first start]
+    for mention in sorted(predicted, key=lambda m: (m.start, m.end)):
+        for rank, code in enumerate(dict.fromkeys(mention.ranked), 1):
+            entry = best.get(code)
+            if entry is None:
+                best[code] = [rank, -1, mention.start]
+            elif rank < entry[0]:
+                entry[0], entry[1] = rank, -1
+            elif rank == entry[0]:
+                entry[1] -= 1
+    return sorted(best, key=lambda code: tuple(best[code]))
+
+
+def average_precision(ranked: Sequence[str], gold: set[str]) -> float:
+    """Average precision of a ranking against a gold set (0.0 when ``gold`` is empty).
+
+    Example: ``average_precision(["a", "x", "b"], {"a", "b"}) == (1 + 2 / 3) / 2``
+    """
+    if not gold:
+        return 0.0
+    hits = 0
+    total = 0.0
+    for i, item in enumerate(dict.fromkeys(ranked), 1):
+        if item in gold:
+            hits += 1
+            total += hits / i
+    return total / len(gold)
+
+
+def mean_average_precision(
+    results: Sequence[DocumentResult], resolution: str = "exact", keep_negated: bool = True
+) -> float:
+    """CodiEsp-D style MAP over documents with gold codes (see the module docstring)."""
+    key = RESOLUTIONS[resolution]
+    values = []
+    for result in results:
+        gold = {key(g.code) for g in result.gold}
+        if not gold:
+            continue
+        ranking = [key(code) for code in ranked_codes(result.kept(keep_negated))]
+        values.append(average_precision(ranking, gold))
+    return float(np.mean(values)) if values else 0.0
+
+
+def top1_on_overlaps(results: Sequence[DocumentResult]) -> dict[str, float]:
+    """Top-1 accuracy of predicted spans that overlap a gold span (exact and category)."""
+    n = 0
+    correct = {name: 0 for name in RESOLUTIONS}
+    for result in results:
+        for pred in result.predicted:
+            codes = {g.code for g in result.gold if _overlaps(pred.start, pred.end, g.fragments)}
+            if not codes:
+                continue
+            n += 1
+            if not pred.ranked:
+                continue
+            for name, key in RESOLUTIONS.items():
+                correct[name] += key(pred.ranked[0]) in {key(c) for c in codes}
+    return {"n": n, **{f"{name}_top1": correct[name] / n if n else 0.0 for name in RESOLUTIONS}}
+
+
+def latency(results: Sequence[DocumentResult]) -> dict[str, float]:
+    """Seconds per document: p50, p95 and mean (0.0 without documents)."""
+    seconds = np.array([r.seconds for r in results], dtype=float)
+    if not seconds.size:
+        return {"p50_s": 0.0, "p95_s": 0.0, "mean_s": 0.0}
+    return {
+        "p50_s": float(np.percentile(seconds, 50)),
+        "p95_s": float(np.percentile(seconds, 95)),
+        "mean_s": float(seconds.mean()),
+    }
+
+
+def score_documents(results: Sequence[DocumentResult]) -> dict[str, float]:
+    """Every document-mode figure as one flat dict (keys ``kept_*`` / ``dropped_*`` for the
+    negation variants, ``top1_overlap_*``, ``negated``, ``documents``, ``latency_*``).
+
+    Example: ``score_documents(results)["kept_span_overlap_f1"]``
+    """
+    out: dict[str, float] = {
+        "documents": len(results),
+        "mentions": sum(len(r.predicted) for r in results),
+        "negated": sum(p.negated for r in results for p in r.predicted),
+    }
+    for mode, keep in (("kept", True), ("dropped", False)):
+        for name, value in span_scores(results, keep).items():
+            out[f"{mode}_span_{name}"] = value
+        for resolution in RESOLUTIONS:
+            for name, value in code_set_scores(results, resolution, keep).items():
+                out[f"{mode}_code_{resolution}_{name}"] = value
+            out[f"{mode}_map_{resolution}"] = mean_average_precision(results, resolution, keep)
+    for name, value in top1_on_overlaps(results).items():
+        out[f"top1_overlap_{name}"] = value
+    for name, value in latency(results).items():
+        out[f"latency_{name}"] = value
+    return out
