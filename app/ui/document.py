@@ -73,16 +73,19 @@ class MentionRow:
 
 
 def initial_rows(analysis: DocumentAnalysis) -> list[MentionRow]:
-    """Rows with the default decisions: the best code proposed; negated mentions rejected.
+    """Rows with the default decisions: the best code proposed, accepted only when it is
+    valid for submission and the mention is not negated (the coder picks a full code for
+    the rest).
 
-    Example: ``initial_rows(analysis)[0].accepted`` is True for a coded, non-negated mention.
+    Example: ``initial_rows(analysis)[0].accepted`` is True for a non-negated mention whose
+    best code is valid.
     """
     rows = []
     for coded in analysis.mentions:
         row = MentionRow(coded)
         if coded.results:
             row.set_result(coded.results[0])
-        row.accepted = row.known and not coded.mention.negated
+        row.accepted = row.known and row.valid and not coded.mention.negated
         rows.append(row)
     return rows
 

@@ -308,3 +308,19 @@ def test_gui_screenshot_with_document_writes_png(installed_data_dir: Path, tmp_p
     assert proc.returncode == 0, proc.stderr
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 10_000
+
+
+def test_a_code_that_needs_more_characters_starts_rejected(store) -> None:
+    from app.search.pipeline import SearchPipeline
+
+    pipeline = SearchPipeline(store)
+    category = pipeline.search("S72.1", 1)[0]  # pertrochanteric fracture: not billable
+    billable = pipeline.search("I10", 1)[0]
+    assert not category.valid and billable.valid
+    analysis = DocumentAnalysis("x", (
+        CodedMention(Mention(0, 8, "fractura"), (category, billable)),
+        CodedMention(Mention(9, 12, "hta"), (billable,)),
+    ))  # fmt: skip
+    rows = initial_rows(analysis)
+    assert rows[0].code == "S72.1" and not rows[0].valid and not rows[0].accepted
+    assert rows[1].code == "I10" and rows[1].accepted
