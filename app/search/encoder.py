@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 from tokenizers import Tokenizer
 
 from app.errors import ModelError
+from app.search.onnx_runtime import open_session, pad_batch, required_files
 
 MODEL_FILE = "encoder.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -53,20 +53,11 @@ class TextEncoder:
 
     def __init__(self, model_dir: Path, threads: int | None = None, dim: int | None = None):
         self.model_dir = Path(model_dir)
-        paths = [self.model_dir / name for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)]
-        missing = [p.name for p in paths if not p.is_file()]
-        if missing:
-            raise ModelError(f"{self.model_dir}: missing {', '.join(missing)}")
+        paths = required_files(self.model_dir, (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE))
         try:
             self.config = EncoderConfig.read(paths[2])
             self.tokenizer = Tokenizer.from_file(str(paths[1]))
-            options = onnxruntime.SessionOptions()
-            if threads:
-                options.intra_op_num_threads = threads
-            options.log_severity_level = 3
-            self.session = onnxruntime.InferenceSession(
-                str(paths[0]), options, providers=["CPUExecutionProvider"]
-            )
+            self.session = open_session(paths[0], threads)
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
             raise ModelError(f"{self.model_dir}: cannot load the encoder ({exc})") from exc
         self.tokenizer.no_padding()
@@ -88,14 +79,7 @@ class TextEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.ones((len(rows), width), dtype=np.int64)  # 1 = <pad>
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                n = len(encodings[i].ids)
-                ids[r, :n] = encodings[i].ids
-                mask[r, :n] = 1
-            (pooled,) = self.session.run(["embedding"], {"input_ids": ids, "attention_mask": mask})
+            (pooled,) = self.session.run(["embedding"], pad_batch(encodings, rows))
             out[rows] = l2_normalize(pooled[:, : self.dim])
         return out
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 from tokenizers import Tokenizer
 
 from app.catalog.store import CatalogStore
 from app.errors import ModelError
 from app.search.dense import dense_query_text
+from app.search.onnx_runtime import open_session, pad_batch, required_files
 from app.search.passages import passage_text
 from app.search.types import Candidate, Query
 
@@ -65,20 +65,11 @@ class CrossEncoderReranker:
         top_n: int | None = None,
     ):
         self.model_dir = Path(model_dir)
-        paths = [self.model_dir / name for name in (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE)]
-        missing = [p.name for p in paths if not p.is_file()]
-        if missing:
-            raise ModelError(f"{self.model_dir}: missing {', '.join(missing)}")
+        paths = required_files(self.model_dir, (MODEL_FILE, TOKENIZER_FILE, CONFIG_FILE))
         try:
             config = RerankerConfig.read(paths[2])
             self.tokenizer = Tokenizer.from_file(str(paths[1]))
-            options = onnxruntime.SessionOptions()
-            if threads:
-                options.intra_op_num_threads = threads
-            options.log_severity_level = 3
-            self.session = onnxruntime.InferenceSession(
-                str(paths[0]), options, providers=["CPUExecutionProvider"]
-            )
+            self.session = open_session(paths[0], threads)
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
             raise ModelError(f"{self.model_dir}: cannot load the reranker ({exc})") from exc
         self.config = replace(config, top_n=top_n) if top_n else config
@@ -97,14 +88,7 @@ class CrossEncoderReranker:
         encodings = self.tokenizer.encode_batch(pairs)
         for start in range(0, len(pairs), batch_size):
             rows = range(start, min(start + batch_size, len(pairs)))
-            width = max(len(encodings[i].ids) for i in rows)
-            ids = np.ones((len(rows), width), dtype=np.int64)  # 1 = <pad>
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                n = len(encodings[i].ids)
-                ids[r, :n] = encodings[i].ids
-                mask[r, :n] = 1
-            (scores,) = self.session.run(["score"], {"input_ids": ids, "attention_mask": mask})
+            (scores,) = self.session.run(["score"], pad_batch(encodings, rows))
             out[start : start + len(rows)] = scores
         return out
 

@@ -1,0 +1,48 @@
+"""What the ONNX text models share: opening a session and padding a batch of encodings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime
+from tokenizers import Encoding
+
+from app.errors import ModelError
+
+PAD_ID = 1  # XLM-R's <pad>
+
+
+def required_files(model_dir: Path, names: Sequence[str]) -> list[Path]:
+    """The paths of ``names`` in ``model_dir``.
+
+    Raises:
+        ModelError: any of them is missing (all are named).
+    """
+    paths = [model_dir / name for name in names]
+    missing = [p.name for p in paths if not p.is_file()]
+    if missing:
+        raise ModelError(f"{model_dir}: missing {', '.join(missing)}")
+    return paths
+
+
+def open_session(path: Path, threads: int | None = None) -> onnxruntime.InferenceSession:
+    """A CPU inference session, quiet, with ``threads`` intra-op threads when given."""
+    options = onnxruntime.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def pad_batch(encodings: Sequence[Encoding], rows: Sequence[int]) -> dict[str, np.ndarray]:
+    """``input_ids`` and ``attention_mask`` for ``encodings[rows]``, right-padded."""
+    width = max(len(encodings[i].ids) for i in rows)
+    ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for r, i in enumerate(rows):
+        n = len(encodings[i].ids)
+        ids[r, :n] = encodings[i].ids
+        mask[r, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask}
