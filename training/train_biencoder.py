@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import random
 import time
 from collections import defaultdict
@@ -27,6 +26,7 @@ from pathlib import Path
 from app.catalog.store import CatalogStore
 from app.search.passages import passage_text
 from training.config import with_overrides
+from training.loop import loss_summary, warmup_cosine
 
 log = logging.getLogger(__name__)
 
@@ -193,14 +193,9 @@ def train(data: Path, out: Path, base: Path, store: CatalogStore, config: TrainC
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.01)
-    warmup = max(1, int(config.steps * config.warmup))
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, config.steps - warmup)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, warmup_cosine(config.steps, config.warmup)
+    )
 
     def embed(texts: list[str]):
         enc = tokenizer.encode_batch(texts)
@@ -247,9 +242,7 @@ def train(data: Path, out: Path, base: Path, store: CatalogStore, config: TrainC
         "device": device,
         "pairs": len(pairs),
         "seconds": round(time.time() - started, 1),
-        "loss_first": round(sum(history[:10]) / max(1, len(history[:10])), 4),
-        "loss_last": round(sum(history[-10:]) / max(1, len(history[-10:])), 4),
-        "loss": [round(x, 4) for x in history],
+        **loss_summary(history),
         "data": str(data),
         "base": str(base),
     }

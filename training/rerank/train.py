@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import random
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from app.catalog.store import CatalogStore
 from app.search.passages import passage_text
 from training.config import with_overrides
+from training.loop import loss_summary, warmup_cosine
 from training.rerank.groups import NEGATIVE_KINDS, Group, NegativeMiner, Retrieve, build_groups
 
 log = logging.getLogger(__name__)
@@ -131,14 +131,9 @@ def train(
         ],
         weight_decay=0.01,
     )
-    warmup = max(1, int(config.steps * config.warmup))
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, config.steps - warmup)))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, warmup_cosine(config.steps, config.warmup)
+    )
     stream = group_batches(groups, config.groups_per_batch, rng)
     history: list[float] = []
     started = time.time()
@@ -166,9 +161,7 @@ def train(
         "config": asdict(config),
         "device": device,
         "seconds": round(time.time() - started, 1),
-        "loss_first": round(sum(history[:10]) / max(1, len(history[:10])), 4),
-        "loss_last": round(sum(history[-10:]) / max(1, len(history[-10:])), 4),
-        "loss": [round(x, 4) for x in history],
+        **loss_summary(history),
         "base": str(base),
     }
     (out / "train_log.json").write_text(json.dumps(summary, indent=2) + "\n")
