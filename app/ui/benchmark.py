@@ -10,7 +10,6 @@ late by more than 100 ms is a UI stall the coder would feel.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import statistics
@@ -18,6 +17,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 #: Queries typed in the benchmark: how coders type (abbreviations, lost accents, codes).
 QUERIES: tuple[str, ...] = (
@@ -38,11 +39,7 @@ STALL_MS = 100.0
 
 def _percentile(values: list[float], q: float) -> float:
     """The ``q``-th percentile (nearest rank) of ``values``; 0.0 when empty."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
-    return ordered[rank]
+    return float(np.percentile(values, q, method="inverted_cdf")) if values else 0.0
 
 
 def _stats_ms(values: list[float]) -> dict[str, float]:
