@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import __version__
+from app.integrity import MANIFEST_FILE
 from app.paths import notice_path, resources_dir
 
-MANIFEST = "manifest.json"
 ENCODER_FILE = "model/encoder.onnx"
 
 #: Runtime components shown in the About dialog: (label, distribution, module).
@@ -62,7 +62,7 @@ def model_bundle(resources: Path | None = None) -> ModelBundle | None:
 
     Example: ``model_bundle().base_model == "intfloat/multilingual-e5-small"``
     """
-    path = (resources or resources_dir()) / MANIFEST
+    path = (resources or resources_dir()) / MANIFEST_FILE
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
         base = manifest.get("base_model") or {}

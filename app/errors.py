@@ -45,3 +45,11 @@ class ModelError(CieloError):
 
 class BundleMismatch(CieloError):
     """The vector index was built for a different catalog edition than the active one."""
+
+
+class ResourcesTampered(CieloError):
+    """Bundled resources differ from ``resources/manifest.json`` (modified, missing or extra)."""
+
+
+class ReleaseInvalid(CieloError):
+    """A release folder's checksums or signature are missing, malformed or do not verify."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -39,3 +40,21 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, catalog_path: Path
         "icd10cm-2026", lambda path: shutil.copyfile(catalog_path, path)
     )
     return root
+
+
+def _seal(root: Path) -> Path:
+    """Give a test's resources folder its own manifest (the app refuses unlisted files), with
+    the other keys of the bundled one."""
+    from app.integrity import MANIFEST_FILE, write_manifest
+    from app.paths import resources_dir
+
+    bundled = json.loads((resources_dir() / MANIFEST_FILE).read_text(encoding="utf-8"))
+    (root / MANIFEST_FILE).unlink(missing_ok=True)
+    write_manifest(root, bundled)
+    return root
+
+
+@pytest.fixture(scope="session")
+def seal_resources():
+    """``seal_resources(root)``: write ``root/manifest.json`` for the files now in ``root``."""
+    return _seal

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.search.vector_index import file_sha256
+from app.integrity import file_sha256
 
 log = logging.getLogger(__name__)
 

@@ -33,9 +33,10 @@ import numpy as np
 from app.catalog.aliases import read_codiesp_mentions
 from app.catalog.default import alias_source, build_default_catalog, codiesp_file
 from app.catalog.store import CatalogStore
+from app.integrity import write_manifest
 from app.search.encoder import CONFIG_FILE, MODEL_FILE, TOKENIZER_FILE, TextEncoder
 from app.search.fingerprint import embedded_codes
-from app.search.vector_index import build_index, file_sha256
+from app.search.vector_index import build_index
 from training.dense_eval import IndexVariant, dense_metrics, embed_passages
 from training.export import QUANT_VARIANTS, export
 
@@ -45,7 +46,7 @@ DIMS = (384, 256, 128)
 DTYPES = ("f16", "i8")
 KEY_METRICS = ("all_exact_top1", "all_exact_map@10", "unseen_exact_top1", "unseen_exact_map@10",
                "all_category_top1", "unseen_category_top1")  # fmt: skip
-MANIFEST = "manifest.json"
+
 BASELINE_ROW = "untuned (int8)"
 DEFAULT_VARIANT = "qint8-pc-emb"
 REPORT_DIR = Path("training/reports/biencoder")
@@ -154,19 +155,6 @@ def write_model_dir(source: Path, target: Path, dim: int) -> None:
 def package_versions() -> dict[str, str]:
     names = ("torch", "transformers", "onnx", "onnxruntime", "tokenizers", "usearch", "numpy")
     return {name: version(name) for name in names}
-
-
-def write_manifest(out: Path, extra: dict) -> dict:
-    files = sorted(p for p in (out / "model").rglob("*") if p.is_file()) + sorted(
-        p for p in (out / "index").rglob("*") if p.is_file()
-    )
-    manifest = {
-        "files": {str(p.relative_to(out)): file_sha256(p) for p in files},
-        "sizes": {str(p.relative_to(out)): p.stat().st_size for p in files},
-        **extra,
-    }
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-    return manifest
 
 
 def build_bundle(args: argparse.Namespace) -> dict:

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from app.catalog.store import CatalogStore
+from app.integrity import file_sha256
 from app.search.encoder import MODEL_FILE, TextEncoder, l2_normalize
 from app.search.normalize import normalize_text
 from app.search.passages import passage_text
-from app.search.vector_index import file_sha256
 from training.metrics import MentionResult, score
 
 log = logging.getLogger(__name__)

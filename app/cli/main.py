@@ -18,15 +18,25 @@ from app.cli.bench import bench
 from app.cli.catalog import catalog
 from app.cli.common import echo_json, handle_errors, json_option, load_store, top_k_option
 from app.cli.gui import gui
+from app.cli.verify import verify
+from app.errors import CieloError
+from app.integrity import ensure_resources_intact
 from app.search.pipeline import RETRIEVERS, PipelineConfig, SearchPipeline
 from app.search.types import SearchResult
+
+#: Commands that run on tampered resources: they only report (``verify``) or read nothing.
+UNCHECKED_COMMANDS = frozenset({"verify"})
 
 
 @click.group()
 @click.version_option(__version__, prog_name="cielo")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
-def cli(verbose: bool) -> None:
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
     """Cielo: offline CIE-10-ES / ICD-10-CM diagnosis coding.
+
+    Every command first checks the bundled resources against their manifest and refuses to
+    run on tampered ones (`cielo verify` lists the files).
 
     Example: cielo search "fractura del cuello del fémur"
     """
@@ -35,6 +45,11 @@ def cli(verbose: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if ctx.invoked_subcommand not in UNCHECKED_COMMANDS and not ctx.resilient_parsing:
+        try:
+            ensure_resources_intact()
+        except CieloError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
 def _pipeline(no_aliases: bool, retriever: str) -> SearchPipeline:
@@ -182,6 +197,7 @@ def lookup(code: str, as_json: bool) -> None:
 cli.add_command(bench)
 cli.add_command(catalog)
 cli.add_command(gui)
+cli.add_command(verify)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -22,12 +22,13 @@ from pathlib import Path
 
 from app.catalog.store import CatalogStore
 from app.errors import BundleMismatch, CieloError, ModelError
+from app.integrity import file_sha256
 from app.paths import data_dir, resources_dir
 from app.search.dense import DenseRetriever
 from app.search.encoder import MODEL_FILE, TextEncoder
 from app.search.fingerprint import catalog_fingerprint
 from app.search.pipeline import PipelineConfig, SearchPipeline
-from app.search.vector_index import MANIFEST_FILE, DenseIndex, IndexManifest, file_sha256
+from app.search.vector_index import MANIFEST_FILE, DenseIndex, IndexManifest
 
 log = logging.getLogger(__name__)
 

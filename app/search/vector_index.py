@@ -13,7 +13,6 @@ when complete, so a killed build never leaves an index that would be picked up.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -35,6 +34,7 @@ from usearch.index import Index
 from app.catalog.build import Progress
 from app.catalog.store import CatalogStore
 from app.errors import ModelError
+from app.integrity import file_sha256
 from app.search.encoder import MODEL_FILE, TextEncoder, l2_normalize
 from app.search.fingerprint import embedded_records, passages_sha256
 from app.search.passages import passage_text
@@ -53,18 +53,6 @@ EXPANSION_ADD = 128
 EXPANSION_SEARCH = 64
 
 REBUILD_HINT = "rebuild it with `cielo catalog embed`"
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 (hex) of a file, read in 1 MiB blocks.
-
-    Example: ``len(file_sha256(Path("resources/model/encoder.onnx"))) == 64``
-    """
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from app.about import ModelBundle, model_bundle
 from app.catalog.build import Progress
 from app.catalog.details import CodeDetails, code_details
 from app.catalog.store import CatalogStore
+from app.integrity import ensure_resources_intact
 from app.search.bundle import open_pipeline
 from app.search.pipeline import SearchPipeline
 from app.userdata import Favourite, HistoryEntry, UserData
@@ -49,6 +50,7 @@ class Session:
 def _open_search(
     open_store: StoreOpener, progress: Progress | None
 ) -> tuple[CatalogStore, SearchPipeline, str | None]:
+    ensure_resources_intact()  # before anything reads them
     store = open_store(progress=progress)
     pipeline, note = open_pipeline(store)
     if note:

@@ -95,7 +95,7 @@ def small_store(small_catalog: Path) -> CatalogStore:
 
 @pytest.fixture(scope="session")
 def small_resources(
-    tmp_path_factory: pytest.TempPathFactory, small_store: CatalogStore, encoder
+    tmp_path_factory: pytest.TempPathFactory, small_store: CatalogStore, encoder, seal_resources
 ) -> Path:
     """A resources folder whose bundled index serves the small catalog (links to the real
     model and data files)."""
@@ -106,11 +106,11 @@ def small_resources(
         if item.name != "index":
             (root / item.name).symlink_to(item)
     build_index(small_store, encoder, root / "index")
-    return root
+    return seal_resources(root)
 
 
 @pytest.fixture()
-def make_resources(tmp_path: Path):
+def make_resources(tmp_path: Path, seal_resources):
     """``make_resources(index_from=None)``: a resources folder linking the real files, with
     no index or a copy of ``index_from / "index"``."""
 
@@ -122,6 +122,6 @@ def make_resources(tmp_path: Path):
                 (root / item.name).symlink_to(item)
         if index_from is not None:
             shutil.copytree(index_from / "index", root / "index")
-        return root
+        return seal_resources(root)
 
     return make

@@ -52,14 +52,14 @@ def test_status_bar_shows_edition_and_model(window) -> None:
 
 
 def test_status_bar_says_why_dense_search_is_off(
-    qtbot, store, user_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot, store, user_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seal_resources
 ) -> None:
     # Given resources with the manifest but without the encoder and index
     bare = tmp_path / "resources"
     bare.mkdir()
     for name in ("manifest.json", "abbreviations.tsv"):
         shutil.copyfile(resources_dir() / name, bare / name)
-    monkeypatch.setenv("CIELO_RESOURCES", str(bare))
+    monkeypatch.setenv("CIELO_RESOURCES", str(seal_resources(bare)))
     # When the app starts
     view, controller = _start(qtbot, user_db, lambda progress=None: store)
     try:

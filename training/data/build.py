@@ -30,10 +30,10 @@ from app.catalog.default import build_default_catalog, codiesp_file
 from app.catalog.spanish import SOURCE_EDITION, SOURCE_OWN, default_cie_zip, read_agreement
 from app.catalog.store import CatalogStore, CodeRecord
 from app.catalog.tabular import default_tabular_path
+from app.integrity import file_sha256
 from app.paths import resources_dir
 from app.search.abbreviations import DEFAULT_PATH as ABBREVIATIONS_PATH
 from app.search.abbreviations import AbbreviationTable
-from app.search.vector_index import file_sha256
 from training.data.card import CARD_JSON, CARD_MD, build_card, card_json, render_card_md
 from training.data.catalog_view import CatalogView
 from training.data.curate import CurationConfig, Embed, cap_per_code, curate

@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
-from app.search.vector_index import file_sha256
+from app.integrity import file_sha256
 from training.data.catalog_view import CODE_KINDS, CatalogView
 from training.data.examples import Example
 from training.who_agreement import (
