@@ -5,7 +5,7 @@ catalog sources, lexicons) with its size and SHA-256; documentation (``*.md``, `
 which packaging copies in) is not listed.
 The CLI and the desktop app check it at start-up and refuse to run on tampered, missing or
 extra files; ``cielo verify`` prints every finding. A check hashes about 80 MB (~0.2 s) and
-is remembered for the process while no file's size or modification time changes.
+is remembered for the process while no file's inode, size or times change.
 """
 
 from __future__ import annotations
@@ -157,7 +157,9 @@ def _signature(root: Path) -> tuple:
     for path in sorted(_walk(root)):
         if path.is_file():
             stat = path.stat()
-            stats.append((str(path), stat.st_size, stat.st_mtime_ns))
+            # st_ctime_ns: a rewrite that restores the size and mtime still changes it (POSIX)
+            stats.append((str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns,
+                          stat.st_ctime_ns))
     return tuple(stats)
 
 

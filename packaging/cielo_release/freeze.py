@@ -63,7 +63,7 @@ def freeze(dist: Path, work: Path) -> dict:
     """
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm", "--log-level=WARN",
+        [sys.executable, "-m", "PyInstaller", str(SPEC), "--noconfirm", "--log-level=ERROR",
          "--distpath", str(dist), "--workpath", str(work)],
         check=True, cwd=ROOT,
     )
