@@ -4,12 +4,14 @@ The manifest lists every file the runtime reads from ``resources/`` (models, vec
 catalog sources, lexicons) with its size and SHA-256; documentation (``*.md``, ``NOTICE``,
 which packaging copies in) is not listed.
 The CLI and the desktop app check it at start-up and refuse to run on tampered, missing or
-extra files; ``cielo verify`` prints every finding. A check hashes about 80 MB (~0.2 s) and
-is remembered for the process while no file's inode, size or times change.
+extra files; ``cielo verify`` prints every finding. A check hashes about 80 MB (~0.2 s); each
+file's digest is remembered for the process while its inode, size and times stay the same,
+so the encoder's digest serves the index check too (:func:`cached_file_sha256`).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -24,9 +26,6 @@ MANIFEST_FILE = "manifest.json"
 UNLISTED_SUFFIXES = frozenset({".md"})
 UNLISTED_NAMES = frozenset({MANIFEST_FILE, "NOTICE"})
 
-_verified: dict[Path, tuple] = {}
-
-
 def file_sha256(path: Path) -> str:
     """SHA-256 (hex) of a file, read in 1 MiB blocks.
 
@@ -37,6 +36,23 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256_of_version(path: Path, _ino: int, _size: int, _mtime_ns: int, _ctime_ns: int) -> str:
+    return file_sha256(path)
+
+
+def cached_file_sha256(path: Path) -> str:
+    """:func:`file_sha256`, remembered per file version for the process.
+
+    The version is the inode, size, modification and change times: a rewrite that restores
+    the size and mtime still changes the change time (POSIX), so tampering is never masked.
+    """
+    path = path.resolve()
+    stat = path.stat()
+    return _sha256_of_version(path, stat.st_ino, stat.st_size, stat.st_mtime_ns,
+                              stat.st_ctime_ns)
 
 
 def _walk(root: Path) -> list[Path]:
@@ -137,7 +153,7 @@ def check_resources(root: Path | None = None) -> tuple[list[str], list[Finding]]
         path = root / name
         if not path.is_file():
             findings.append(Finding(name, "missing"))
-        elif path.stat().st_size != sizes[name] or file_sha256(path) != expected:
+        elif path.stat().st_size != sizes[name] or cached_file_sha256(path) != expected:
             findings.append(Finding(name, "modified"))
     return sorted(files), findings
 
@@ -152,17 +168,6 @@ def _message(root: Path, findings: Iterable[Finding]) -> str:
     )
 
 
-def _signature(root: Path) -> tuple:
-    stats = []
-    for path in sorted(_walk(root)):
-        if path.is_file():
-            stat = path.stat()
-            # st_ctime_ns: a rewrite that restores the size and mtime still changes it (POSIX)
-            stats.append((str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns,
-                          stat.st_ctime_ns))
-    return tuple(stats)
-
-
 def ensure_resources_intact(root: Path | None = None) -> None:
     """Refuse to go on when the resources fail :func:`check_resources`.
 
@@ -170,10 +175,6 @@ def ensure_resources_intact(root: Path | None = None) -> None:
         ResourcesTampered: with a message naming the first files that fail.
     """
     root = (root or resources_dir()).resolve()
-    signature = _signature(root)
-    if _verified.get(root) == signature:
-        return
     _checked, findings = check_resources(root)
     if findings:
         raise ResourcesTampered(_message(root, findings))
-    _verified[root] = signature

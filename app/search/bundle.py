@@ -15,14 +15,13 @@ When neither matches, hybrid search runs without the dense stage and says why in
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.catalog.store import CatalogStore
 from app.errors import BundleMismatch, CieloError, ModelError
-from app.integrity import file_sha256
+from app.integrity import cached_file_sha256
 from app.paths import data_dir, resources_dir
 from app.search.dense import DenseRetriever
 from app.search.encoder import MODEL_FILE, TextEncoder
@@ -51,19 +50,12 @@ def user_index_dir(fingerprint: str, data: Path | None = None) -> Path:
     return (data or data_dir()) / USER_INDEXES_DIR / fingerprint
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_sha256(path: Path, size: int, mtime_ns: int) -> str:
-    return file_sha256(path)
-
-
 def encoder_sha256(resources: Path | None = None) -> str | None:
     """SHA-256 of the bundled ``encoder.onnx`` (cached per file version); None if absent."""
-    path = model_dir(resources) / MODEL_FILE
     try:
-        stat = path.stat()
+        return cached_file_sha256(model_dir(resources) / MODEL_FILE)
     except OSError:
         return None
-    return _cached_sha256(path, stat.st_size, stat.st_mtime_ns)
 
 
 def _short(fingerprint: str | None) -> str:

@@ -4,7 +4,6 @@ modules, binaries and data files PyInstaller collected (``frozen-contents.json``
 from __future__ import annotations
 
 import importlib.metadata as md
-import json
 import platform
 import re
 import shutil
@@ -67,7 +66,7 @@ def _owners() -> tuple[dict[str, md.Distribution], dict[str, md.Distribution]]:
     for dist in md.distributions():
         for entry in dist.files or []:
             parts = Path(str(entry)).parts
-            if not parts or parts[0].endswith((".dist-info", "..")) or parts[0] == "..":
+            if not parts or parts[0] == ".." or parts[0].endswith(".dist-info"):
                 continue
             by_file["/".join(parts)] = dist
             if SHARED_LIBRARY.search(parts[-1]):  # PyInstaller links some to the top level
@@ -89,9 +88,8 @@ def _debian_package(library: str) -> tuple[str | None, str | None]:
     return package, version or None
 
 
-def read_contents(work: Path) -> tuple[list[Distribution], list[SystemLibrary]]:
-    """Distributions and system libraries of the build whose work folder is ``work``."""
-    contents = json.loads((work / CONTENTS_FILE).read_text(encoding="utf-8"))
+def read_contents(contents: dict) -> tuple[list[Distribution], list[SystemLibrary]]:
+    """Distributions and system libraries behind a build's ``frozen-contents.json``."""
     by_top, by_file = _owners()
     owners: dict[str, md.Distribution] = {}
     system: dict[str, SystemLibrary] = {}

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from cielo_release.contents import read_contents
+from cielo_release.contents import CONTENTS_FILE, read_contents
 from cielo_release.notices import write_notices
 from cielo_release.sbom import write_sbom
 
@@ -70,14 +70,14 @@ def freeze(dist: Path, work: Path) -> dict:
     folder = dist / "cielo"
     saved = strip_binaries(folder)
     version = app_version()
-    dists, libraries = read_contents(work / "cielo")
+    contents = json.loads((work / "cielo" / CONTENTS_FILE).read_text(encoding="utf-8"))
+    dists, libraries = read_contents(contents)
     write_notices(folder, dists, libraries)
     shutil.copyfile(ROOT / "NOTICE", folder / "NOTICE")
     write_sbom(folder / SBOM_FILE, version, dists, libraries)
     internal = folder / "_internal"
     parts = {p.name: folder_size(p) if p.is_dir() else p.stat().st_size
              for p in internal.iterdir() if not p.is_symlink()}
-    excluded = _spec_excludes()
     report = {
         "version": version,
         "platform": sys.platform,
@@ -86,24 +86,10 @@ def freeze(dist: Path, work: Path) -> dict:
         "unpacked_bytes": folder_size(folder),
         "stripped_bytes": saved,
         "largest_parts": dict(sorted(parts.items(), key=lambda kv: -kv[1])[:15]),
-        "excluded_modules": excluded,
+        "excluded_modules": contents["excluded"],
         "distributions": {d.name: d.version for d in dists},
         "system_libraries": len(libraries),
     }
     (work / REPORT_FILE).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return report
 
-
-def _spec_excludes() -> list[str]:
-    """The spec's EXCLUDES and QT_EXCLUDES lists, read without running PyInstaller."""
-    import ast
-
-    tree = ast.parse(SPEC.read_text(encoding="utf-8"))
-    names: list[str] = []
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EXCLUDES":
-            names += [ast.literal_eval(e) for e in node.value.elts]
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "QT_EXCLUDES":
-            names += [f"PySide6.{n.value}" for n in ast.walk(node.value)
-                      if isinstance(n, ast.Constant) and n.value.startswith("Qt")]
-    return names

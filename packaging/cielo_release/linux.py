@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import platform
@@ -39,14 +40,12 @@ def build_tarball(folder: Path, out: Path, version: str) -> Path:
         return info
 
     tmp = target.with_suffix(".tmp")
-    with open(tmp, "wb") as raw:
-        import gzip
-
-        with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=epoch) as gz, \
-                tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
-            for path in [folder, *sorted(folder.rglob("*"))]:
-                tar.add(path, arcname=str(Path("cielo") / path.relative_to(folder)),
-                        recursive=False, filter=normalise)
+    with open(tmp, "wb") as raw, \
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=epoch) as gz, \
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for path in [folder, *sorted(folder.rglob("*"))]:
+            tar.add(path, arcname=str(Path("cielo") / path.relative_to(folder)),
+                    recursive=False, filter=normalise)
     tmp.replace(target)
     return target
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -57,8 +58,6 @@ def test_rewritten_checksums_fail_the_signature(release: Path, keys: tuple[Path,
     # an attacker swaps a package and updates SHA256SUMS to match, but cannot re-sign
     (release / "cielo_0.1.0_amd64.deb").write_bytes(b"evil")
     sums = (release / SUMS_FILE).read_text().splitlines()
-    import hashlib
-
     digest = hashlib.sha256(b"evil").hexdigest()
     (release / SUMS_FILE).write_text("\n".join(
         f"{digest}  cielo_0.1.0_amd64.deb" if line.endswith(".deb") else line for line in sums
