@@ -28,10 +28,11 @@ from pathlib import Path
 from app.catalog.aliases import read_codiesp_mentions
 from app.catalog.default import alias_source, build_default_catalog, codiesp_file
 from app.catalog.store import CatalogStore
-from app.search.bundle import load_dense
+from app.search.bundle import load_dense, load_reranker
 from app.search.dense import DenseRetriever
 from app.search.normalize import normalize_text
 from app.search.pipeline import PipelineConfig, SearchPipeline
+from app.search.reranker import CrossEncoderReranker
 from training.metrics import MentionResult, error_breakdown, score
 from training.report import write_report
 
@@ -39,14 +40,21 @@ log = logging.getLogger(__name__)
 
 #: Named first-stage configurations; ``{aliases}`` is filled with the alias sources used.
 CONFIGS = {
-    "bm25": lambda sources: PipelineConfig(retriever="bm25", aliases=False),
-    "bm25+aliases": lambda sources: PipelineConfig(retriever="bm25", alias_sources=sources),
-    "dense": lambda sources: PipelineConfig(retriever="dense", aliases=False),
-    "dense+aliases": lambda sources: PipelineConfig(retriever="dense", alias_sources=sources),
-    "hybrid": lambda sources: PipelineConfig(retriever="hybrid", alias_sources=sources),
+    "bm25": lambda sources: PipelineConfig(retriever="bm25", aliases=False, rerank=False),
+    "bm25+aliases": lambda sources: PipelineConfig(
+        retriever="bm25", alias_sources=sources, rerank=False
+    ),
+    "dense": lambda sources: PipelineConfig(retriever="dense", aliases=False, rerank=False),
+    "dense+aliases": lambda sources: PipelineConfig(
+        retriever="dense", alias_sources=sources, rerank=False
+    ),
+    "hybrid": lambda sources: PipelineConfig(
+        retriever="hybrid", alias_sources=sources, rerank=False
+    ),
+    "hybrid+rerank": lambda sources: PipelineConfig(retriever="hybrid", alias_sources=sources),
 }
 #: Configurations that need the dense stage.
-DENSE_CONFIGS = ("dense", "dense+aliases", "hybrid")
+DENSE_CONFIGS = ("dense", "dense+aliases", "hybrid", "hybrid+rerank")
 
 
 def run_mentions(
@@ -88,17 +96,24 @@ def evaluate_config(
     dataset: str,
     dense: DenseRetriever | None = None,
     dense_weight: float | None = None,
+    reranker: CrossEncoderReranker | None = None,
 ) -> dict[str, float]:
     """Run one configuration and write its report under ``out_dir / name``.
 
-    ``dense`` is required by the dense configurations (``DENSE_CONFIGS``).
+    ``dense`` is required by the dense configurations (``DENSE_CONFIGS``), ``reranker`` by
+    those whose pipeline configuration asks to rerank.
     """
     config = CONFIGS[name](alias_sources)
     if dense_weight is not None:
         config = replace(config, dense_weight=dense_weight)
     if name in DENSE_CONFIGS and dense is None:
         raise ValueError(f"configuration {name} needs the dense stage")
-    pipeline = SearchPipeline(store, config=config, dense=dense if name in DENSE_CONFIGS else None)
+    if config.rerank and reranker is None:
+        raise ValueError(f"configuration {name} needs the reranker")
+    pipeline = SearchPipeline(
+        store, config=config, dense=dense if name in DENSE_CONFIGS else None,
+        reranker=reranker if config.rerank else None,
+    )
     pipeline.search("warm up", top_k=10)
     seen = store.alias_norms(alias_sources)
     results = run_mentions(pipeline, mentions, seen)
@@ -116,6 +131,11 @@ def evaluate_config(
             "dense_index": (
                 dict(path=str(dense.index.directory), **_index_facts(dense))
                 if dense is not None and name in DENSE_CONFIGS
+                else None
+            ),
+            "reranker": (
+                dict(path=str(reranker.model_dir), **reranker.config.to_dict())
+                if reranker is not None and config.rerank
                 else None
             ),
             "python": platform.python_version(),
@@ -208,11 +228,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             if dense is None:
                 log.warning("skipping %s: %s", ", ".join(DENSE_CONFIGS), load.reason)
                 names = [n for n in names if n not in DENSE_CONFIGS]
+        reranker = None
+        if any(CONFIGS[n](sources).rerank for n in names):
+            reranker, problem = load_reranker(store)
+            if reranker is None and args.config:
+                parser.error(f"reranking configurations need the reranker: {problem}")
+            if reranker is None:
+                log.warning("skipping the reranking configurations: %s", problem)
+                names = [n for n in names if not CONFIGS[n](sources).rerank]
         all_metrics = {}
         for name in names:
             log.info("evaluating %s on %d mentions", name, len(mentions))
             all_metrics[name] = evaluate_config(
-                store, name, mentions, sources, args.out, args.dataset, dense, args.dense_weight
+                store, name, mentions, sources, args.out, args.dataset, dense, args.dense_weight,
+                reranker,
             )
         store.close()
     args.out.mkdir(parents=True, exist_ok=True)

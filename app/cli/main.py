@@ -52,10 +52,10 @@ def cli(ctx: click.Context, verbose: bool) -> None:
             raise click.ClickException(str(exc)) from None
 
 
-def _pipeline(no_aliases: bool, retriever: str) -> SearchPipeline:
+def _pipeline(no_aliases: bool, retriever: str, no_rerank: bool = False) -> SearchPipeline:
     store = load_store()
-    config = PipelineConfig(retriever=retriever, aliases=not no_aliases)
-    if retriever == "bm25":
+    config = PipelineConfig(retriever=retriever, aliases=not no_aliases, rerank=not no_rerank)
+    if retriever == "bm25" and no_rerank:
         return SearchPipeline(store, config=config)
     from app.search.bundle import open_pipeline  # loads onnxruntime and usearch
 
@@ -75,13 +75,28 @@ retriever_option = click.option(
 )
 
 
+no_rerank_option = click.option(
+    "--no-rerank", is_flag=True,
+    help="Fast mode: skip the cross-encoder (first-stage order, no confidence).",
+)
+
+
 def _format_result(rank: int, r: SearchResult) -> str:
     valid = "válido" if r.valid else "no válido"
     title = r.title_es or r.title_en
     note = " (título de la categoría)" if r.title_es_inherited else ""
-    lines = [f"{rank:>2}. {r.code:<9} {title}{note}  [{valid}, cap. {r.chapter}]"]
+    confidence = f", confianza {r.confidence_level} {r.confidence:.2f}" if r.confidence else ""
+    lines = [f"{rank:>2}. {r.code:<9} {title}{note}  [{valid}, cap. {r.chapter}{confidence}]"]
     if r.title_es and r.title_en:
         lines.append(f"    {'':<9} en: {r.title_en}")
+    if r.completion is not None:
+        c = r.completion
+        how = f"según «{', '.join(c.cues)}»" if c.read_from_query else "por defecto"
+        lines.append(f"    {'':<9} → código completo {c.code} ({c.meaning}; {how})")
+    diff = r.explanation.difference if r.explanation else None
+    if diff is not None and (diff.this or diff.other):
+        this, other = " ".join(diff.this) or "—", " ".join(diff.other) or "—"
+        lines.append(f"    {'':<9} ≠ {diff.other_code} ({diff.aspect}): {this} / {other}")
     return "\n".join(lines)
 
 
@@ -91,16 +106,20 @@ def _format_result(rank: int, r: SearchResult) -> str:
 @json_option
 @no_aliases_option
 @retriever_option
+@no_rerank_option
 @handle_errors
-def search(text: str, top_k: int, as_json: bool, no_aliases: bool, retriever: str) -> None:
+def search(
+    text: str, top_k: int, as_json: bool, no_aliases: bool, retriever: str, no_rerank: bool
+) -> None:
     """Search codes for a clinical mention or a typed code.
 
     Hybrid search (the default) needs a vector index that serves the active catalog; without
-    one it says why on stderr and searches with BM25 + aliases.
+    one it says why on stderr and searches with BM25 + aliases. The cross-encoder then
+    reorders the best candidates and gives each a confidence (alta/media/baja).
 
     Example: cielo search "IAM inferior" --top-k 5 --json
     """
-    results = _pipeline(no_aliases, retriever).search(text, top_k=top_k)
+    results = _pipeline(no_aliases, retriever, no_rerank).search(text, top_k=top_k)
     if as_json:
         echo_json({"query": text, "results": [r.to_dict() for r in results]})
         return
@@ -120,29 +139,50 @@ def search(text: str, top_k: int, as_json: bool, no_aliases: bool, retriever: st
 )
 @no_aliases_option
 @retriever_option
+@no_rerank_option
+@click.option(
+    "--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
+    help="Abstain: keep only candidates whose calibrated confidence is at least this "
+    "(a line with none left gets \"abstained\": true). Needs the reranker.",
+)
 @handle_errors
-def code_mentions(file, top_k: int, output, no_aliases: bool, retriever: str) -> None:
+def code_mentions(
+    file, top_k: int, output, no_aliases: bool, retriever: str, no_rerank: bool,
+    min_confidence: float | None,
+) -> None:
     """Code one mention per input line; write one JSON object per line, in order.
 
-    Each output line is {"mention": ..., "candidates": [{"code", "title_es", "title_en",
-    "score"}, ...]}; an empty input line gives an empty candidate list. Use - for stdin.
+    Each output line is {"mention": ..., "abstained": bool, "candidates": [{"code",
+    "title_es", "title_en", "valid", "score", "confidence", "confidence_level"}, ...]}; an
+    empty input line gives an empty candidate list. Use - for stdin.
 
-    Example: cielo code-mentions mentions.txt --top-k 5 --output coded.jsonl
+    Example: cielo code-mentions mentions.txt --top-k 5 --min-confidence 0.5 -o coded.jsonl
     """
-    pipeline = _pipeline(no_aliases, retriever)
+    if min_confidence is not None and no_rerank:
+        raise click.UsageError("--min-confidence needs the reranker; drop --no-rerank")
+    pipeline = _pipeline(no_aliases, retriever, no_rerank)
+    if min_confidence is not None and pipeline.reranker is None:
+        raise click.ClickException("--min-confidence needs the reranker, which is not available")
     for line in file:
         mention = line.rstrip("\r\n")
         results = pipeline.search(mention, top_k=top_k) if mention.strip() else []
+        kept = results
+        if min_confidence is not None:
+            kept = [r for r in results if (r.confidence or 0.0) >= min_confidence]
         record = {
             "mention": mention,
+            "abstained": bool(results) and not kept,
             "candidates": [
                 {
                     "code": r.code,
                     "title_es": r.title_es,
                     "title_en": r.title_en,
+                    "valid": r.valid,
                     "score": round(r.score, 6),
+                    "confidence": None if r.confidence is None else round(r.confidence, 4),
+                    "confidence_level": r.confidence_level,
                 }
-                for r in results
+                for r in kept
             ],
         }
         output.write(json.dumps(record, ensure_ascii=False) + "\n")

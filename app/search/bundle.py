@@ -27,11 +27,14 @@ from app.search.dense import DenseRetriever
 from app.search.encoder import MODEL_FILE, TextEncoder
 from app.search.fingerprint import catalog_fingerprint
 from app.search.pipeline import PipelineConfig, SearchPipeline
+from app.search.reranker import MODEL_FILE as RERANKER_FILE
+from app.search.reranker import CrossEncoderReranker
 from app.search.vector_index import MANIFEST_FILE, DenseIndex, IndexManifest
 
 log = logging.getLogger(__name__)
 
 MODEL_DIR = "model"
+RERANKER_DIR = "reranker"
 BUNDLED_INDEX_DIR = "index"
 USER_INDEXES_DIR = "indexes"
 EMBED_HINT = "run `cielo catalog embed` to build one (it takes 10-30 minutes)"
@@ -40,6 +43,11 @@ EMBED_HINT = "run `cielo catalog embed` to build one (it takes 10-30 minutes)"
 def model_dir(resources: Path | None = None) -> Path:
     """The bundled encoder directory. Example: ``model_dir().name == "model"``"""
     return (resources or resources_dir()) / MODEL_DIR
+
+
+def reranker_dir(resources: Path | None = None) -> Path:
+    """The bundled cross-encoder directory. Example: ``reranker_dir().name == "reranker"``"""
+    return (resources or resources_dir()) / RERANKER_DIR
 
 
 def user_index_dir(fingerprint: str, data: Path | None = None) -> Path:
@@ -262,17 +270,35 @@ def load_dense(
     return DenseLoad(None, status, error=errors[0])
 
 
+def load_reranker(
+    store: CatalogStore, resources: Path | None = None, threads: int | None = None
+) -> tuple[CrossEncoderReranker | None, str | None]:
+    """The bundled cross-encoder, or None and one line saying why (never raises).
+
+    It reads passages from ``store``, so it serves any catalog, imported editions included.
+    """
+    directory = reranker_dir(resources)
+    if not (directory / RERANKER_FILE).exists():
+        return None, f"no reranker in {directory}"
+    try:
+        return CrossEncoderReranker(directory, store, threads=threads), None
+    except ModelError as exc:
+        log.warning("reranker unusable: %s", exc)
+        return None, str(exc)
+
+
 def open_pipeline(
     store: CatalogStore,
     config: PipelineConfig | None = None,
     resources: Path | None = None,
     data: Path | None = None,
 ) -> tuple[SearchPipeline, str | None]:
-    """The search pipeline a configuration asks for, with its dense stage when needed.
+    """The search pipeline a configuration asks for: its dense stage when needed, and the
+    reranker unless ``config.rerank`` is False.
 
     Returns:
-        ``(pipeline, note)``: ``note`` is one line for the user when hybrid search runs
-        without its dense stage (None otherwise).
+        ``(pipeline, note)``: ``note`` is one line for the user when a stage that was asked
+        for is missing (hybrid without its dense stage, no reranker); None otherwise.
 
     Raises:
         BundleMismatch: ``config.retriever == "dense"`` and no index serves the catalog.
@@ -281,13 +307,21 @@ def open_pipeline(
     Example: ``pipeline, note = open_pipeline(store, PipelineConfig(retriever="hybrid"))``
     """
     config = config or PipelineConfig()
-    if config.retriever == "bm25":
-        return SearchPipeline(store, config=config), None
-    load = load_dense(store, resources, data)
-    if load.retriever is None:
-        assert load.error is not None
-        if config.retriever == "dense":
-            raise load.error
-        lexical = "BM25 + aliases" if config.aliases else "BM25"
-        return SearchPipeline(store, config=config), f"{load.reason}. Searching with {lexical}."
-    return SearchPipeline(store, config=config, dense=load.retriever), None
+    notes = []
+    dense = None
+    if config.retriever != "bm25":
+        load = load_dense(store, resources, data)
+        dense = load.retriever
+        if dense is None:
+            assert load.error is not None
+            if config.retriever == "dense":
+                raise load.error
+            lexical = "BM25 + aliases" if config.aliases else "BM25"
+            notes.append(f"{load.reason}. Searching with {lexical}.")
+    reranker = None
+    if config.rerank:
+        reranker, problem = load_reranker(store, resources)
+        if reranker is None:
+            notes.append(f"{problem}: results keep the first stage's order, without confidence.")
+    pipeline = SearchPipeline(store, config=config, dense=dense, reranker=reranker)
+    return pipeline, " ".join(notes) or None

@@ -36,13 +36,17 @@ def open_session(path: Path, threads: int | None = None) -> onnxruntime.Inferenc
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def pad_batch(encodings: Sequence[Encoding], rows: Sequence[int]) -> dict[str, np.ndarray]:
-    """``input_ids`` and ``attention_mask`` for ``encodings[rows]``, right-padded."""
-    width = max(len(encodings[i].ids) for i in rows)
+def pad_ids(rows: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
+    """``input_ids`` and ``attention_mask`` for id lists, right-padded to the longest."""
+    width = max(len(r) for r in rows)
     ids = np.full((len(rows), width), PAD_ID, dtype=np.int64)
     mask = np.zeros((len(rows), width), dtype=np.int64)
-    for r, i in enumerate(rows):
-        n = len(encodings[i].ids)
-        ids[r, :n] = encodings[i].ids
-        mask[r, :n] = 1
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
     return {"input_ids": ids, "attention_mask": mask}
+
+
+def pad_batch(encodings: Sequence[Encoding], rows: Sequence[int]) -> dict[str, np.ndarray]:
+    """:func:`pad_ids` of ``encodings[rows]``."""
+    return pad_ids([encodings[i].ids for i in rows])

@@ -13,9 +13,10 @@ from app.search.abbreviations import AbbreviationTable
 from app.search.alias import AliasRetriever
 from app.search.bm25 import BM25Retriever
 from app.search.code_lookup import CodeLookupRetriever
+from app.search.completion import complete
+from app.search.explain import explain
 from app.search.fusion import FusionRetriever
-from app.search.normalize import tokenize
-from app.search.query import analyze_query, content_tokens
+from app.search.query import analyze_query
 from app.search.types import Query, Reranker, Retriever, SearchResult
 
 if TYPE_CHECKING:  # the dense stage (onnxruntime, usearch) loads only when used
@@ -38,7 +39,10 @@ class PipelineConfig:
         alias_weight: RRF weight of exact alias hits relative to BM25 (1.0).
         dense_weight: RRF weight of dense candidates relative to BM25.
         prefix_last: type-ahead: the last word also matches as a prefix.
-        candidate_k: how many first-stage candidates reach the reranker.
+        candidate_k: how many first-stage candidates are fetched (the reranker reads the
+            first ``top_n`` of them, its own setting).
+        rerank: ask for the cross-encoder (``app.search.bundle.open_pipeline`` loads it);
+            False is the fast mode (``--no-rerank``).
     """
 
     retriever: str = "hybrid"
@@ -48,6 +52,7 @@ class PipelineConfig:
     dense_weight: float = 1.0
     prefix_last: bool = False
     candidate_k: int = 50
+    rerank: bool = True
 
     def describe(self) -> dict:
         """The configuration as a plain dict (for reports)."""
@@ -59,6 +64,7 @@ class PipelineConfig:
             "dense_weight": self.dense_weight,
             "prefix_last": self.prefix_last,
             "candidate_k": self.candidate_k,
+            "rerank": self.rerank,
         }
 
 
@@ -139,7 +145,9 @@ class SearchPipeline:
         """Ranked results for a query; an empty or meaningless query gives ``[]``.
 
         A typed code returns the code and the codes extending it; anything else goes
-        through the retriever and, when present, the reranker.
+        through the retriever and, when present, the reranker. Each result carries its
+        explanation and, when it is not a valid code but a 7th character would make it one,
+        the completion read from the query's episode words.
         """
         if top_k <= 0:
             return []
@@ -151,14 +159,14 @@ class SearchPipeline:
                 candidates = self.reranker.rerank(query, candidates)
         candidates = candidates[:top_k]
         records = self.store.get_many([c.code for c in candidates])
-        words = content_tokens(query.expanded) + content_tokens(query.normalized)
+        candidates = [c for c in candidates if c.code in records]
+        explanations = explain(
+            self.store, query, [(c.code, c.matched) for c in candidates], records,
+            self.config.prefix_last,
+        )
         results = []
-        for cand in candidates:
-            record = records.get(cand.code)
-            if record is None:
-                continue
-            texts = [record.title_es or "", record.title_en, *cand.matched]
-            found = set(tokenize(" ".join(texts)))
+        for cand, explanation in zip(candidates, explanations, strict=True):
+            record = records[cand.code]
             results.append(
                 SearchResult(
                     code=record.code,
@@ -173,7 +181,10 @@ class SearchPipeline:
                     valid=record.valid,
                     score=cand.score,
                     retrievers=tuple(cand.retriever.split("+")),
-                    matched_terms=tuple(dict.fromkeys(w for w in words if w in found)),
+                    matched_terms=explanation.words,
+                    confidence=cand.confidence,
+                    explanation=explanation,
+                    completion=None if record.valid else complete(self.store, record.code, text),
                 )
             )
         return results

@@ -7,10 +7,15 @@ BM25, the exact-alias matcher, the dense index and their fusion all implement
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from app.catalog.spanish import SOURCE_ANCESTOR
 from app.search.abbreviations import Expansion
+from app.search.confidence import level_of
+
+if TYPE_CHECKING:  # they import this module's Query
+    from app.search.completion import Completion
+    from app.search.explain import Explanation
 
 
 @dataclass(frozen=True)
@@ -31,12 +36,17 @@ class Query:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A code proposed by a retriever, with its score (higher is better)."""
+    """A code proposed by a retriever, with its score (higher is better).
+
+    ``confidence`` is the reranker's calibrated probability that the code is right (None
+    before reranking or beyond the reranked head).
+    """
 
     code: str
     score: float
     retriever: str
     matched: tuple[str, ...] = field(default=(), compare=False)
+    confidence: float | None = field(default=None, compare=False)
 
 
 @runtime_checkable
@@ -78,6 +88,14 @@ class SearchResult:
     score: float
     retrievers: tuple[str, ...] = ()
     matched_terms: tuple[str, ...] = ()
+    confidence: float | None = None
+    explanation: Explanation | None = field(default=None, compare=False)
+    completion: Completion | None = field(default=None, compare=False)
+
+    @property
+    def confidence_level(self) -> str | None:
+        """``"alta"``, ``"media"`` or ``"baja"`` (None without a reranker's confidence)."""
+        return None if self.confidence is None else level_of(self.confidence)
 
     @property
     def title_es_inherited(self) -> bool:
@@ -100,4 +118,8 @@ class SearchResult:
             "score": round(self.score, 6),
             "retrievers": list(self.retrievers),
             "matched_terms": list(self.matched_terms),
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "confidence_level": self.confidence_level,
+            "explanation": self.explanation.to_dict() if self.explanation else None,
+            "completion": self.completion.to_dict() if self.completion else None,
         }

@@ -40,11 +40,65 @@ def test_code_mentions_schema_and_order(data_dir: Path, tmp_path: Path) -> None:
     assert lines[1]["candidates"] == []
     assert lines[0]["candidates"][0]["code"] == "I10"
     for record in lines:
-        assert set(record) == {"mention", "candidates"}
+        assert set(record) == {"mention", "abstained", "candidates"}
+        assert record["abstained"] is False
         assert len(record["candidates"]) <= 4
         for cand in record["candidates"]:
-            assert set(cand) == {"code", "title_es", "title_en", "score"}
+            assert set(cand) == {
+                "code", "title_es", "title_en", "valid", "score", "confidence", "confidence_level"
+            }
             assert isinstance(cand["score"], float)
+            assert 0.0 < cand["confidence"] < 1.0
+            assert cand["confidence_level"] in {"alta", "media", "baja"}
+
+
+def test_min_confidence_abstains_and_keeps_confident_codes(data_dir: Path) -> None:
+    text = "HTA\nsíndrome raro inespecífico de algo\n"
+    plain = CliRunner().invoke(cli, ["code-mentions", "-", "-k", "10"], input=text)
+    rows = [json.loads(line) for line in plain.stdout.splitlines()]
+    least = min(c["confidence"] for r in rows for c in r["candidates"])
+    most = max(c["confidence"] for r in rows for c in r["candidates"])
+    threshold = (least + most) / 2
+    args = ["code-mentions", "-", "-k", "10", "--min-confidence", str(threshold)]
+    result = CliRunner().invoke(cli, args, input=text)
+    assert result.exit_code == 0, result.output
+    kept = [json.loads(line) for line in result.stdout.splitlines()]
+    for before, after in zip(rows, kept, strict=True):
+        expected = [c for c in before["candidates"] if c["confidence"] >= threshold]
+        assert after["candidates"] == expected
+        assert after["abstained"] is (not expected)
+    everything = CliRunner().invoke(
+        cli, ["code-mentions", "-", "--min-confidence", "1"], input=text
+    )
+    assert all(json.loads(line)["abstained"] for line in everything.stdout.splitlines())
+
+
+def test_no_rerank_is_the_first_stage_without_confidence(data_dir: Path) -> None:
+    query = ["search", "fractura de cuello de fémur derecho", "--json", "-k", "5"]
+    fast = json.loads(CliRunner().invoke(cli, [*query, "--no-rerank"]).stdout)["results"]
+    full = json.loads(CliRunner().invoke(cli, query).stdout)["results"]
+    assert all(r["confidence"] is None and "rerank" not in r["retrievers"] for r in fast)
+    assert all(r["confidence"] is not None and "rerank" in r["retrievers"] for r in full)
+    bad = CliRunner().invoke(
+        cli, ["code-mentions", "-", "--no-rerank", "--min-confidence", "0.5"], input="HTA\n"
+    )
+    assert bad.exit_code == 2 and "--min-confidence needs the reranker" in bad.output
+
+
+def test_search_json_explains_and_completes(data_dir: Path) -> None:
+    args = ["search", "fractura de cuello de fémur derecho, contacto sucesivo", "--json"]
+    results = json.loads(CliRunner().invoke(cli, args).stdout)["results"]
+    for r in results:
+        assert r["explanation"]["code"] == r["code"]
+        words = [m["word"] for m in r["explanation"]["matches"]]
+        assert r["matched_terms"] == list(dict.fromkeys(words))
+        if r["valid"]:
+            assert r["completion"] is None
+    completed = [r for r in results if r["completion"]]
+    assert completed, "an invalid 7th-character code among the results is completed"
+    for r in completed:
+        assert r["completion"]["code"].startswith(r["code"]) and r["completion"]["code"][-1] == "D"
+        assert r["completion"]["read_from_query"] is True
 
 
 def test_code_mentions_stdin(data_dir: Path) -> None:

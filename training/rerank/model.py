@@ -1,6 +1,7 @@
 """The cross-encoder: the e5 backbone (optionally its lowest layers only) and a scoring head.
 
-A query and a code's passage are read together (``<s> query: q </s></s> passage: p </s>``);
+A query and a code's passage are read together (``<s> q </s></s> p </s>``, built by the
+runtime's ``app.search.reranker.PairEncoder``);
 the mean of the token vectors goes through a linear head to one relevance score. It is
 trained listwise: a softmax over the scores of one group, whose positive is at index 0.
 """
@@ -15,12 +16,12 @@ from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer
 from transformers import BertModel
 
+from app.search.onnx_runtime import pad_ids
+from app.search.reranker import PairEncoder
 from training.base_model import mean_pool
 
 HEAD_FILE = "head.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
-QUERY_PREFIX = "query: "
-PASSAGE_PREFIX = "passage: "
 
 
 class CrossEncoder(torch.nn.Module):
@@ -59,23 +60,18 @@ class CrossEncoder(torch.nn.Module):
         (path / TOKENIZER_FILE).write_bytes(tokenizer_json.read_bytes())
 
 
-def pair_tokenizer(path: Path, max_length: int) -> Tokenizer:
-    """The model's tokenizer, truncating pairs to ``max_length`` and padding batches."""
-    tokenizer = Tokenizer.from_file(str(path))
-    tokenizer.enable_truncation(max_length, strategy="longest_first")
-    tokenizer.enable_padding(pad_id=1, pad_token="<pad>")
-    return tokenizer
+def pair_encoder(path: Path, max_length: int) -> PairEncoder:
+    """The runtime's pair encoder over the tokenizer at ``path``."""
+    return PairEncoder(Tokenizer.from_file(str(path)), max_length)
 
 
 def encode_pairs(
-    tokenizer: Tokenizer, queries: Sequence[str], passages: Sequence[str], device: str = "cpu"
+    encoder: PairEncoder, queries: Sequence[str], passages: Sequence[str], device: str = "cpu"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``input_ids`` and ``attention_mask`` for (query, passage) pairs, prefixes added."""
-    batch = tokenizer.encode_batch(
-        [(QUERY_PREFIX + q, PASSAGE_PREFIX + p) for q, p in zip(queries, passages, strict=True)]
-    )
-    ids = torch.tensor([e.ids for e in batch], device=device)
-    mask = torch.tensor([e.attention_mask for e in batch], device=device)
+    """``input_ids`` and ``attention_mask`` for (query, passage) pairs."""
+    batch = pad_ids([encoder.pair(q, p) for q, p in zip(queries, passages, strict=True)])
+    ids = torch.from_numpy(batch["input_ids"]).to(device)
+    mask = torch.from_numpy(batch["attention_mask"]).to(device)
     return ids, mask
 
 

@@ -36,10 +36,10 @@ log = logging.getLogger(__name__)
 class RerankConfig:
     """Hyper-parameters; ``small`` fits a 2-core CPU session, ``full`` a GPU."""
 
-    steps: int = 300
+    steps: int = 600
     groups_per_batch: int = 8
     group_size: int = 8
-    layers: int = 6
+    layers: int = 4
     lr: float = 5e-5
     head_lr: float = 1e-3
     warmup: float = 0.1
@@ -54,8 +54,7 @@ class RerankConfig:
 CONFIGS = {
     "small": RerankConfig(),
     "full": RerankConfig(
-        steps=4000, groups_per_batch=32, group_size=16, layers=12, lr=3e-5, max_length=96,
-        max_groups=30000,
+        steps=4000, groups_per_batch=32, group_size=16, lr=3e-5, max_groups=30000,
     ),
 }
 
@@ -110,13 +109,13 @@ def train(
     import torch
     from tqdm import tqdm
 
-    from training.rerank.model import CrossEncoder, encode_pairs, listwise_loss, pair_tokenizer
+    from training.rerank.model import CrossEncoder, encode_pairs, listwise_loss, pair_encoder
 
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = CrossEncoder.from_base(base, config.layers).to(device).train()
-    tokenizer = pair_tokenizer(base / "tokenizer.json", config.max_length)
+    encoder = pair_encoder(base / "tokenizer.json", config.max_length)
     passages: dict[str, str] = {}
 
     def passage(code: str) -> str:
@@ -143,7 +142,7 @@ def train(
         width = min(len(g.negatives) for g in batch) + 1
         queries = [g.query for g in batch for _ in range(width)]
         codes = [c for g in batch for c in [g.positive, *(n for n, _ in g.negatives[: width - 1])]]
-        ids, mask = encode_pairs(tokenizer, queries, [passage(c) for c in codes], device)
+        ids, mask = encode_pairs(encoder, queries, [passage(c) for c in codes], device)
         loss = listwise_loss(model(ids, mask).view(len(batch), width))
         optimizer.zero_grad()
         loss.backward()
@@ -171,8 +170,9 @@ def train(
 def hybrid_retrieve(store: CatalogStore) -> Retrieve:
     """The first stage's ranking as a ``retrieve`` function (hybrid when an index serves)."""
     from app.search.bundle import open_pipeline
+    from app.search.pipeline import PipelineConfig
 
-    pipeline, note = open_pipeline(store)
+    pipeline, note = open_pipeline(store, PipelineConfig(rerank=False))
     if note:
         log.warning("retrieved negatives come from lexical search only: %s", note)
     return lambda query, k: [r.code for r in pipeline.search(query, k)]

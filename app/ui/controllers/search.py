@@ -20,6 +20,8 @@ from app.ui.worker import run_task
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 150
+#: Colour of each confidence level's badge.
+CONFIDENCE_COLORS = {"alta": "#1e7b34", "media": "#8a5a00", "baja": "#a33"}
 TOP_K = 25
 
 
@@ -41,6 +43,14 @@ def result_html(result: SearchResult) -> str:
     badge_color = "#1e7b34" if result.valid else "#a33"
     badge = tr("valid") if result.valid else tr("not_valid")
     chapter = tr("chapter", chapter=result.chapter) if result.chapter else ""
+    confidence = ""
+    if result.confidence_level is not None:
+        color = CONFIDENCE_COLORS[result.confidence_level]
+        label = tr("confidence", level=tr(f"level_{result.confidence_level}"))
+        confidence = (
+            f'&nbsp;&nbsp;<span style="color:{color}">◆ {html.escape(label)} '
+            f"({result.confidence:.0%})</span>"
+        )
     english = ""
     if result.title_es:
         english = (
@@ -50,8 +60,30 @@ def result_html(result: SearchResult) -> str:
     return (
         f'<b style="font-family:monospace">{html.escape(result.code)}</b>&nbsp;&nbsp;{body}{note}'
         f'{english}<br><span style="color:{badge_color}">● {html.escape(badge)}</span>'
+        f"{confidence}"
         f'&nbsp;&nbsp;<span style="color:#666">{html.escape(chapter)}</span>'
+        f"{_hints_html(result)}"
     )
+
+
+def _hints_html(result: SearchResult) -> str:
+    """The 7th-character completion and what tells this result from its sibling."""
+    lines = []
+    if result.completion is not None:
+        c = result.completion
+        if c.read_from_query:
+            text = tr("completion_read", code=c.code, meaning=c.meaning, cues=", ".join(c.cues))
+        else:
+            text = tr("completion_default", code=c.code, meaning=c.meaning)
+        lines.append(f'<span style="color:#1e5a9b">→ {html.escape(text)}</span>')
+    diff = result.explanation.difference if result.explanation else None
+    if diff is not None and (diff.this or diff.other):
+        text = tr(
+            "differs_from", code=diff.other_code, aspect=tr(f"aspect_{diff.aspect}"),
+            this=" ".join(diff.this) or "—", other=" ".join(diff.other) or "—",
+        )
+        lines.append(f'<span style="color:#666">≠ {html.escape(text)}</span>')
+    return "".join(f"<br>{line}" for line in lines)
 
 
 class SearchController(QObject):
@@ -142,7 +174,10 @@ class SearchController(QObject):
             item = QListWidgetItem()
             item.setData(RESULT_ROLE, result)
             item.setData(HTML_ROLE, result_html(result))
-            item.setData(Qt.ItemDataRole.ToolTipRole, result.title_en)
+            tip = result.title_en
+            if result.confidence is not None:
+                tip += "\n" + tr("confidence_tip", p=result.confidence)
+            item.setData(Qt.ItemDataRole.ToolTipRole, tip)
             lst.addItem(item)
         lst.blockSignals(False)
         if self.view.search_box.text().strip():

@@ -12,7 +12,7 @@ from training.rerank.model import (  # noqa: E402
     CrossEncoder,
     encode_pairs,
     listwise_loss,
-    pair_tokenizer,
+    pair_encoder,
 )
 
 GROUPS = [
@@ -32,12 +32,19 @@ def _scores(model: CrossEncoder, tokenizer) -> torch.Tensor:
     return model(ids, mask).view(len(GROUPS), -1)
 
 
-def test_pairs_hold_both_texts(tiny_model_dir: Path) -> None:
-    tokenizer = pair_tokenizer(tiny_model_dir / "tokenizer.json", max_length=12)
-    ids, mask = encode_pairs(tokenizer, ["fractura de cuello"], ["fracture of neck of femur"])
-    tokens = [tokenizer.id_to_token(i) for i in ids[0].tolist()]
+def test_pairs_match_the_tokenizer_template_and_truncate_longest_first(
+    tiny_model_dir: Path,
+) -> None:
+    encoder = pair_encoder(tiny_model_dir / "tokenizer.json", max_length=64)
+    query, passage = "fractura de cuello", "fracture of neck of femur"
+    assert encoder.pair(query, passage) == encoder.tokenizer.encode(query, passage).ids
+    short = pair_encoder(tiny_model_dir / "tokenizer.json", max_length=12)
+    ids, mask = encode_pairs(short, [query], [passage])
+    tokens = [short.tokenizer.id_to_token(i) for i in ids[0].tolist()]
     assert tokens[0] == "<s>" and tokens.count("</s>") == 3
-    assert ids.shape[1] <= 12 and int(mask.sum()) == ids.shape[1]
+    assert ids.shape[1] == 12 and int(mask.sum()) == 12
+    q_len = tokens.index("</s>") - 1
+    assert q_len >= 1 and len(tokens) - q_len - 4 >= q_len  # the longer passage keeps more
 
 
 def test_listwise_loss_prefers_the_first_score() -> None:
@@ -54,7 +61,7 @@ def test_training_lowers_the_loss_and_checkpoints_round_trip(
     torch.manual_seed(0)
     assert CrossEncoder.from_base(tiny_model_dir, layers=1).bert.config.num_hidden_layers == 1
     model = CrossEncoder.from_base(tiny_model_dir)
-    tokenizer = pair_tokenizer(tiny_model_dir / "tokenizer.json", max_length=32)
+    tokenizer = pair_encoder(tiny_model_dir / "tokenizer.json", max_length=32)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
     losses = []

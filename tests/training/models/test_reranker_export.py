@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from app.search.types import Candidate
 torch = pytest.importorskip("torch")
 
 from training.rerank.export import export  # noqa: E402
-from training.rerank.model import CrossEncoder, encode_pairs, pair_tokenizer  # noqa: E402
+from training.rerank.model import CrossEncoder, encode_pairs, pair_encoder  # noqa: E402
 
 CODES = ["S72.001A", "S72.002A", "I10", "E11.9", "I21.9"]
 
@@ -42,7 +43,7 @@ def test_onnx_scores_agree_with_torch(
     passages = [passage_text(store.get(c)) for c in CODES]
     onnx_scores = reranker.score("fractura de cuello de fémur", passages)
     model = CrossEncoder.load(checkpoint)
-    tokenizer = pair_tokenizer(checkpoint / "tokenizer.json", 48)
+    tokenizer = pair_encoder(checkpoint / "tokenizer.json", 48)
     with torch.no_grad():
         ids, mask = encode_pairs(tokenizer, ["fractura de cuello de fémur"] * 5, passages)
         torch_scores = model(ids, mask).numpy()
@@ -64,7 +65,25 @@ def test_rerank_orders_the_head_and_keeps_the_tail(
     head_scores = [c.score for c in ranked[:3]]
     assert head_scores == sorted(head_scores, reverse=True)
     assert all(c.retriever == "hybrid+rerank" for c in ranked[:3])
+    confidences = [c.confidence for c in ranked[:3]]
+    assert confidences == sorted(confidences, reverse=True) and 0 < sum(confidences) < 1
+    assert all(c.confidence is None for c in ranked[3:])
     assert reranker.rerank(query, []) == []
+
+
+def test_length_sorted_batches_score_like_one_batch(
+    checkpoint: Path, store: CatalogStore, tmp_path: Path
+) -> None:
+    out = export(checkpoint, tmp_path / "m", "fp32")
+    passages = [passage_text(store.get(c)) for c in CODES] * 3
+    one = CrossEncoderReranker(out, store)
+    one.config = replace(one.config, batch_size=len(passages))
+    small = CrossEncoderReranker(out, store)
+    small.config = replace(small.config, batch_size=2)
+    np.testing.assert_allclose(
+        small.score("fractura de cadera", passages), one.score("fractura de cadera", passages),
+        atol=1e-4,
+    )
 
 
 def test_missing_files_are_a_model_error(tmp_path: Path, store: CatalogStore) -> None:

@@ -1,0 +1,374 @@
+"""Choose how many candidates the reranker reads and calibrate its confidence, on dev.
+
+    python -m training.rerank.tune --model build/reranker-onnx [--mentions devX.tsv]
+
+For every dev mention the first stage (hybrid, train-only aliases, as the app runs it)
+proposes ``--depth`` candidates and the cross-encoder scores them once. Then, offline, for
+each ``top_n`` of the grid a three-parameter model (temperature, weight of the first stage's
+rank, "none of these" logit) is fitted by maximum likelihood, and the reranked lists are
+scored. The parameters and the chosen ``top_n`` are written to the model's
+``reranker.json``; the figures go to ``--out`` (``tuning.json``, ``tuning.md``).
+
+Hygiene: the three parameters and ``top_n`` are chosen on dev, so the report also gives
+*cross-fitted* figures (parameters fitted on one half of the dev documents, measured on the
+other, and the other way round); the difference from the in-sample figures is the optimism
+of tuning on dev. ``top_n`` is the largest grid value whose measured end-to-end latency
+stays within the budget (p50 and p95), so it is not picked for accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from app.catalog.aliases import read_codiesp_mentions
+from app.catalog.default import alias_source, build_default_catalog, codiesp_file
+from app.catalog.store import CatalogStore
+from app.search.bundle import open_pipeline
+from app.search.dense import dense_query_text
+from app.search.normalize import normalize_text
+from app.search.passages import passage_text
+from app.search.pipeline import PipelineConfig, SearchPipeline
+from app.search.reranker import CONFIG_FILE, CrossEncoderReranker, RerankerConfig
+from training.metrics import MentionResult, error_breakdown, score
+
+log = logging.getLogger(__name__)
+
+GRID = (4, 8, 12, 16, 24, 32)
+#: End-to-end latency budget per query (ms) on the measuring machine.
+BUDGET_P50_MS, BUDGET_P95_MS = 60.0, 120.0
+
+
+@dataclass(frozen=True)
+class Head:
+    """One mention's first-stage candidates (best first) and their cross-encoder scores."""
+
+    mention: str
+    gold: str
+    doc: str
+    seen: bool
+    gold_valid: bool
+    codes: tuple[str, ...]
+    scores: np.ndarray
+    tail: tuple[str, ...] = ()
+
+
+def collect(
+    pipeline: SearchPipeline, reranker: CrossEncoderReranker, mentions, seen: set[str],
+    depth: int = 32, top_k: int = 10,
+) -> list[Head]:
+    """Score the first ``depth`` candidates of every mention once."""
+    store = pipeline.store
+    heads = []
+    for mention in mentions:
+        query = pipeline.analyze(mention.text)
+        found = pipeline.retriever.retrieve(query, max(top_k, pipeline.config.candidate_k))
+        records = store.get_many([c.code for c in found[:depth]])
+        codes = tuple(c.code for c in found[:depth] if c.code in records)
+        passages = [passage_text(records[c]) for c in codes]
+        record = store.find(mention.code)
+        heads.append(
+            Head(
+                mention=mention.text,
+                gold=mention.code,
+                doc=mention.doc_id,
+                seen=normalize_text(mention.text) in seen,
+                gold_valid=bool(record and record.valid),
+                codes=codes,
+                scores=reranker.score(dense_query_text(query), passages).astype(np.float64),
+                tail=tuple(c.code for c in found[depth:]),
+            )
+        )
+    return heads
+
+
+def fit(heads: Sequence[Head], top_n: int, prior: RerankerConfig) -> RerankerConfig:
+    """``prior`` with temperature, rank weight and null logit fitted by maximum likelihood:
+    the gold code's softmax share when it is in the head, the null's when it is not."""
+    from scipy.optimize import minimize
+
+    def nll(params: np.ndarray) -> float:
+        log_t, weight, null = params
+        total = 0.0
+        for head in heads:
+            scores = head.scores[:top_n]
+            logits = scores / np.exp(log_t) - weight * np.log1p(np.arange(len(scores)))
+            every = np.append(logits, null)
+            top = every.max()
+            norm = top + np.log(np.exp(every - top).sum())
+            gold = head.codes.index(head.gold) if head.gold in head.codes[:top_n] else -1
+            total += norm - every[gold]
+        return total / len(heads)
+
+    start = np.array([np.log(prior.temperature), prior.rank_weight, prior.null_logit])
+    found = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-5})
+    log_t, weight, null = (float(v) for v in found.x)
+    return replace(
+        prior, top_n=top_n, temperature=round(float(np.exp(log_t)), 5),
+        rank_weight=round(weight, 5), null_logit=round(null, 5),
+    )
+
+
+def rerank(head: Head, config: RerankerConfig, top_k: int = 10) -> tuple[list[str], np.ndarray]:
+    """The head reordered as the runtime would, and the confidences in that order."""
+    n = min(config.top_n, len(head.codes))
+    logits = config.logits(head.scores[:n])
+    order = np.argsort(-logits, kind="stable")
+    ranked = [head.codes[i] for i in order] + list(head.codes[n:]) + list(head.tail)
+    return ranked[:top_k], config.confidences(logits)[order]
+
+
+def results(heads: Sequence[Head], config: RerankerConfig | None) -> list[MentionResult]:
+    """Per-mention results, reranked with ``config`` (first-stage order when None)."""
+    out = []
+    for head in heads:
+        ranked = rerank(head, config)[0] if config else list(head.codes + head.tail)[:10]
+        out.append(MentionResult(head.mention, head.gold, tuple(ranked), head.seen, 0.0,
+                                 head.gold_valid))
+    return out
+
+
+def reliability(heads: Sequence[Head], configs: Sequence[RerankerConfig]) -> dict:
+    """Calibration of the top result's confidence: per bin of stated confidence, how often
+    the top result is right, and the expected calibration error. ``configs[i]`` scores
+    ``heads[i]`` (so cross-fitted parameters can be checked)."""
+    stated, right = [], []
+    for head, config in zip(heads, configs, strict=True):
+        ranked, confidences = rerank(head, config)
+        stated.append(float(confidences[0]))
+        right.append(bool(head.gold_valid and ranked[0] == head.gold))
+    stated_a, right_a = np.array(stated), np.array(right, dtype=float)
+    bins = []
+    edges = np.linspace(0, 1, 11)
+    ece = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (stated_a >= low) & ((stated_a < high) | (high == 1.0))
+        if not inside.any():
+            continue
+        gap = abs(stated_a[inside].mean() - right_a[inside].mean())
+        ece += inside.mean() * gap
+        bins.append({"from": round(float(low), 1), "to": round(float(high), 1),
+                     "n": int(inside.sum()), "stated": round(float(stated_a[inside].mean()), 3),
+                     "right": round(float(right_a[inside].mean()), 3)})
+    return {"ece": round(float(ece), 4), "bins": bins}
+
+
+def by_level(heads: Sequence[Head], configs: Sequence[RerankerConfig]) -> list[dict]:
+    """How often the top result is right at each confidence level the UI names."""
+    from app.search.confidence import LEVELS, level_of
+
+    tally = {name: [0, 0] for name, _ in LEVELS}
+    for head, config in zip(heads, configs, strict=True):
+        ranked, confidences = rerank(head, config)
+        cell = tally[level_of(float(confidences[0]))]
+        cell[0] += 1
+        cell[1] += int(head.gold_valid and ranked[0] == head.gold)
+    return [
+        {"level": name, "from": low, "n": n, "share": round(n / len(heads), 3),
+         "right": round(hits / n, 3) if n else None}
+        for (name, low), (n, hits) in zip(LEVELS, tally.values(), strict=True)
+    ]
+
+
+def halves(heads: Sequence[Head]) -> tuple[list[int], list[int]]:
+    """Indices of two halves of the mentions, split by document (deterministic)."""
+    docs = sorted({h.doc for h in heads})
+    first = set(docs[::2])
+    a = [i for i, h in enumerate(heads) if h.doc in first]
+    b = [i for i, h in enumerate(heads) if h.doc not in first]
+    return a, b
+
+
+def cross_fit(heads: Sequence[Head], top_n: int, prior: RerankerConfig) -> list[RerankerConfig]:
+    """For every mention, parameters fitted on the other half of the documents."""
+    a, b = halves(heads)
+    on_a = fit([heads[i] for i in a], top_n, prior)
+    on_b = fit([heads[i] for i in b], top_n, prior)
+    configs: list[RerankerConfig] = [prior] * len(heads)
+    for i in a:
+        configs[i] = on_b
+    for i in b:
+        configs[i] = on_a
+    return configs
+
+
+def cross_fitted_results(heads: Sequence[Head], configs: Sequence[RerankerConfig]):
+    return [
+        MentionResult(h.mention, h.gold, tuple(rerank(h, c)[0]), h.seen, 0.0, h.gold_valid)
+        for h, c in zip(heads, configs, strict=True)
+    ]
+
+
+def measure_latency(
+    store: CatalogStore, model: Path, texts: Sequence[str], top_n: int, threads: int | None
+) -> dict[str, float]:
+    """End-to-end search latency (first stage, reranking of ``top_n``, result assembly) in
+    ms; ``top_n == 0`` is the first stage alone."""
+    pipeline, _ = open_pipeline(store, PipelineConfig(rerank=False))
+    if top_n:
+        pipeline.reranker = CrossEncoderReranker(model, store, threads=threads, top_n=top_n)
+    pipeline.search("warm up", top_k=10)
+    times = []
+    for text in texts:
+        start = time.perf_counter()
+        pipeline.search(text, top_k=10)
+        times.append((time.perf_counter() - start) * 1000)
+    return {
+        "p50_ms": round(float(np.percentile(times, 50, method="inverted_cdf")), 2),
+        "p95_ms": round(float(np.percentile(times, 95, method="inverted_cdf")), 2),
+        "mean_ms": round(statistics.fmean(times), 2),
+    }
+
+
+KEYS = ("all_exact_top1", "all_exact_map@10", "unseen_exact_top1", "unseen_category_top1",
+        "all_category_top1")
+
+
+def _pick(metrics: dict) -> dict:
+    return {k: round(metrics[k], 4) for k in KEYS}
+
+
+def render(report: dict) -> str:
+    """The tuning report as Markdown."""
+    lines = [
+        "# Reranker tuning on CodiEsp dev", "",
+        "Generated by `python -m training.rerank.tune`. In-sample: parameters fitted on all",
+        "dev mentions. Cross-fitted: fitted on one half of the dev documents, measured on the",
+        "other (the honest estimate). Latency: end-to-end search, "
+        f"{report['latency_sample']} dev mentions, {report['machine']}.", "",
+        "| top_n | temperature | rank weight | null logit | exact top-1 | exact MAP@10 | "
+        "unseen top-1 | unseen category top-1 | cross-fitted top-1 | cross-fitted MAP@10 | "
+        "p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    first = report["first_stage"]
+    lines.append(
+        f"| 0 (hybrid) | | | | {first['all_exact_top1']:.3f} | {first['all_exact_map@10']:.3f} | "
+        f"{first['unseen_exact_top1']:.3f} | {first['unseen_category_top1']:.3f} | | | "
+        f"{report['first_stage_latency']['p50_ms']} | {report['first_stage_latency']['p95_ms']} |"
+    )
+    for row in report["grid"]:
+        c, m, x, t = row["config"], row["in_sample"], row["cross_fitted"], row["latency"]
+        mark = " **(chosen)**" if c["top_n"] == report["chosen"]["top_n"] else ""
+        lines.append(
+            f"| {c['top_n']}{mark} | {c['temperature']} | {c['rank_weight']} | "
+            f"{c['null_logit']} | {m['all_exact_top1']:.3f} | {m['all_exact_map@10']:.3f} | "
+            f"{m['unseen_exact_top1']:.3f} | {m['unseen_category_top1']:.3f} | "
+            f"{x['all_exact_top1']:.3f} | {x['all_exact_map@10']:.3f} | {t['p50_ms']} | "
+            f"{t['p95_ms']} |"
+        )
+    chosen = report["chosen_row"]
+    lines += ["", f"Chosen: top_n = {report['chosen']['top_n']} (the largest within "
+              f"p50 ≤ {BUDGET_P50_MS:.0f} ms and p95 ≤ {BUDGET_P95_MS:.0f} ms).", "",
+              "## Confidence of the top result (cross-fitted)", "",
+              f"Expected calibration error: {chosen['reliability']['ece']}.", "",
+              "| level | stated from | share of mentions | top result right |",
+              "|---|---|---|---|"]
+    for level in chosen["levels"]:
+        right = "" if level["right"] is None else f"{level['right']:.3f}"
+        lines.append(f"| {level['level']} | {level['from']} | {level['share']:.3f} | {right} |")
+    lines += ["", "| stated | n | mean stated | right |", "|---|---|---|---|"]
+    for b in chosen["reliability"]["bins"]:
+        lines.append(f"| {b['from']}–{b['to']} | {b['n']} | {b['stated']} | {b['right']} |")
+    lines += ["", "## Where the top result misses (exact), chosen configuration", "",
+              "| error | first stage | reranked |", "|---|---|---|"]
+    for key, before in report["errors_first_stage"].items():
+        lines.append(f"| {key} | {before} | {chosen['errors'][key]} |")
+    return "\n".join(lines) + "\n"
+
+
+def tune(
+    store: CatalogStore, model: Path, mentions, seen: set[str], depth: int, latency_sample: int,
+    threads: int | None,
+) -> dict:
+    """Collect heads, fit every grid value, measure latency, choose ``top_n``."""
+    import os
+    import platform
+
+    pipeline, note = open_pipeline(store, PipelineConfig(rerank=False))
+    if note:
+        raise SystemExit(f"tuning needs the dense stage: {note}")
+    reranker = CrossEncoderReranker(model, store, threads=threads)
+    started = time.time()
+    heads = collect(pipeline, reranker, mentions, seen, depth)
+    log.info("scored %d mentions x %d candidates in %.0fs", len(heads), depth,
+             time.time() - started)
+    prior = replace(reranker.config, temperature=1.0, rank_weight=0.0, null_logit=0.0)
+    sample = [m.text for m in mentions[:: max(1, len(mentions) // latency_sample)]]
+    first_latency = measure_latency(store, model, sample, 0, threads)
+    grid = []
+    for top_n in (n for n in GRID if n <= depth):
+        config = fit(heads, top_n, prior)
+        configs = cross_fit(heads, top_n, prior)
+        in_sample = score(results(heads, config), store.chapter_of)
+        crossed = score(cross_fitted_results(heads, configs), store.chapter_of)
+        latency = measure_latency(store, model, sample, top_n, threads)
+        log.info("top_n %d: %s, cross-fitted %s, %s", top_n, _pick(in_sample), _pick(crossed),
+                 latency)
+        grid.append({
+            "config": asdict(config), "in_sample": _pick(in_sample), "cross_fitted": _pick(crossed),
+            "latency": latency,
+            "reliability": reliability(heads, configs), "levels": by_level(heads, configs),
+            "errors": error_breakdown(cross_fitted_results(heads, configs), store.chapter_of),
+        })
+    within = [r for r in grid if r["latency"]["p50_ms"] <= BUDGET_P50_MS
+              and r["latency"]["p95_ms"] <= BUDGET_P95_MS]
+    chosen_row = max(within or grid[:1], key=lambda r: r["config"]["top_n"])
+    first = score(results(heads, None), store.chapter_of)
+    return {
+        "model": str(model), "mentions": len(heads), "depth": depth,
+        "latency_sample": len(sample),
+        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
+        "first_stage": _pick(first), "first_stage_latency": first_latency,
+        "errors_first_stage": error_breakdown(results(heads, None), store.chapter_of),
+        "grid": grid, "chosen": chosen_row["config"], "chosen_row": chosen_row,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m training.rerank.tune", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=Path("build/reranker-onnx"))
+    parser.add_argument("--mentions", type=Path, default=codiesp_file("dev"))
+    parser.add_argument("--out", type=Path, default=Path("training/reports/rerank"))
+    parser.add_argument("--depth", type=int, default=max(GRID))
+    parser.add_argument("--latency-sample", type=int, default=300)
+    parser.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
+    parser.add_argument("--no-write", action="store_true",
+                        help="Report only; leave the model's reranker.json as it is.")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    mentions = list(read_codiesp_mentions(args.mentions))
+    with tempfile.TemporaryDirectory() as tmp:
+        catalog = Path(tmp) / "catalog.db"
+        build_default_catalog(catalog, alias_splits=("train",))
+        store = CatalogStore(catalog)
+        seen = store.alias_norms((alias_source("train"),))
+        report = tune(store, args.model, mentions, seen, args.depth, args.latency_sample,
+                      args.threads)
+        store.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "tuning.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
+    (args.out / "tuning.md").write_text(render(report), "utf-8")
+    if not args.no_write:
+        path = args.model / CONFIG_FILE
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data.update(report["chosen"])
+        path.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
+    sys.stdout.write(render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
