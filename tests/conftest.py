@@ -58,3 +58,41 @@ def _seal(root: Path) -> Path:
 def seal_resources():
     """``seal_resources(root)``: write ``root/manifest.json`` for the files now in ``root``."""
     return _seal
+
+
+@pytest.fixture(scope="session")
+def reranker_resources(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled resources (linked) plus a ``reranker/`` exported from a tiny randomly
+    initialised cross-encoder over the real tokenizer: a real int8 ONNX reranker whose
+    scores mean nothing, for testing the stage's plumbing, not its ranking."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from app.paths import resources_dir
+    from training.rerank.export import export
+    from training.rerank.model import CrossEncoder
+
+    root = tmp_path_factory.mktemp("reranked")
+    tokenizer = resources_dir() / "model" / "tokenizer.json"
+    vocab = len(json.loads(tokenizer.read_text(encoding="utf-8"))["model"]["vocab"])
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=vocab, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=96, pad_token_id=1,
+    )  # fmt: skip
+    model = CrossEncoder(transformers.BertModel(config, add_pooling_layer=False))
+    torch.nn.init.normal_(model.head.weight, std=1.0)
+    model.save(root / "checkpoint", tokenizer)
+    resources = root / "resources"
+    resources.mkdir()
+    for item in resources_dir().iterdir():
+        if item.name != "reranker":
+            (resources / item.name).symlink_to(item)
+    export(root / "checkpoint", resources / "reranker", top_n=8)
+    return _seal(resources)
+
+
+@pytest.fixture()
+def with_reranker(monkeypatch: pytest.MonkeyPatch, reranker_resources: Path) -> Path:
+    """Point the app at :func:`reranker_resources` for one test."""
+    monkeypatch.setenv("CIELO_RESOURCES", str(reranker_resources))
+    return reranker_resources

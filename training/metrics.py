@@ -357,3 +357,41 @@ def error_breakdown(results: Sequence[MentionResult], chapter_of: ChapterOf) -> 
     """
     counts = Counter(classify_miss(r, chapter_of) for r in results)
     return {str(cls): counts.get(cls, 0) for cls in ErrorClass}
+
+
+def reliability(stated: Sequence[float], right: Sequence[bool], bins: int = 10) -> dict:
+    """Calibration of stated confidences: per bin, how often the claim was right, and the
+    expected calibration error (bin-size-weighted mean gap).
+
+    Example: ``reliability([0.9, 0.9], [True, False])["ece"] == 0.4``
+    """
+    stated_a, right_a = np.asarray(stated, dtype=float), np.asarray(right, dtype=float)
+    table, ece = [], 0.0
+    edges = np.linspace(0, 1, bins + 1)
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (stated_a >= low) & ((stated_a < high) | (high == 1.0))
+        if not inside.any():
+            continue
+        gap = abs(stated_a[inside].mean() - right_a[inside].mean())
+        ece += inside.mean() * gap
+        table.append({"from": round(float(low), 2), "to": round(float(high), 2),
+                      "n": int(inside.sum()), "stated": round(float(stated_a[inside].mean()), 3),
+                      "right": round(float(right_a[inside].mean()), 3)})
+    return {"ece": round(float(ece), 4), "bins": table}
+
+
+def by_level(stated: Sequence[float], right: Sequence[bool]) -> list[dict]:
+    """How often the claim is right at each confidence level the UI names."""
+    from app.search.confidence import LEVELS, level_of
+
+    tally = {name: [0, 0] for name, _ in LEVELS}
+    for p, ok in zip(stated, right, strict=True):
+        cell = tally[level_of(p)]
+        cell[0] += 1
+        cell[1] += int(ok)
+    total = max(1, len(stated))
+    return [
+        {"level": name, "from": low, "n": n, "share": round(n / total, 3),
+         "right": round(hits / n, 3) if n else None}
+        for (name, low), (n, hits) in zip(LEVELS, tally.values(), strict=True)
+    ]

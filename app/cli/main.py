@@ -55,8 +55,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 def _pipeline(no_aliases: bool, retriever: str, no_rerank: bool = False) -> SearchPipeline:
     store = load_store()
     config = PipelineConfig(retriever=retriever, aliases=not no_aliases, rerank=not no_rerank)
-    if retriever == "bm25" and no_rerank:
-        return SearchPipeline(store, config=config)
     from app.search.bundle import open_pipeline  # loads onnxruntime and usearch
 
     pipeline, note = open_pipeline(store, config)
@@ -77,7 +75,8 @@ retriever_option = click.option(
 
 no_rerank_option = click.option(
     "--no-rerank", is_flag=True,
-    help="Fast mode: skip the cross-encoder (first-stage order, no confidence).",
+    help="Fast mode: skip the cross-encoder (first-stage order; confidence from the first "
+    "stage's calibration).",
 )
 
 
@@ -143,7 +142,7 @@ def search(
 @click.option(
     "--min-confidence", type=click.FloatRange(0.0, 1.0), default=None,
     help="Abstain: keep only candidates whose calibrated confidence is at least this "
-    "(a line with none left gets \"abstained\": true). Needs the reranker.",
+    "(a line with none left gets \"abstained\": true).",
 )
 @handle_errors
 def code_mentions(
@@ -158,11 +157,12 @@ def code_mentions(
 
     Example: cielo code-mentions mentions.txt --top-k 5 --min-confidence 0.5 -o coded.jsonl
     """
-    if min_confidence is not None and no_rerank:
-        raise click.UsageError("--min-confidence needs the reranker; drop --no-rerank")
     pipeline = _pipeline(no_aliases, retriever, no_rerank)
-    if min_confidence is not None and pipeline.reranker is None:
-        raise click.ClickException("--min-confidence needs the reranker, which is not available")
+    if min_confidence is not None and pipeline.reranker is None and pipeline.calibration is None:
+        raise click.ClickException(
+            "--min-confidence needs a calibrated confidence: neither the reranker nor "
+            "resources/calibration.json is available"
+        )
     for line in file:
         mention = line.rstrip("\r\n")
         results = pipeline.search(mention, top_k=top_k) if mention.strip() else []

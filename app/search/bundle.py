@@ -23,6 +23,7 @@ from app.catalog.store import CatalogStore
 from app.errors import BundleMismatch, CieloError, ModelError
 from app.integrity import cached_file_sha256
 from app.paths import data_dir, resources_dir
+from app.search.confidence import CALIBRATION_FILE, FirstStageCalibration
 from app.search.dense import DenseRetriever
 from app.search.encoder import MODEL_FILE, TextEncoder
 from app.search.fingerprint import catalog_fingerprint
@@ -287,18 +288,31 @@ def load_reranker(
         return None, str(exc)
 
 
+def load_calibration(resources: Path | None = None) -> FirstStageCalibration | None:
+    """The first stage's confidence calibration (None when absent or unreadable)."""
+    path = (resources or resources_dir()) / CALIBRATION_FILE
+    if not path.exists():
+        return None
+    try:
+        return FirstStageCalibration.read(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("confidence calibration unusable: %s", exc)
+        return None
+
+
 def open_pipeline(
     store: CatalogStore,
     config: PipelineConfig | None = None,
     resources: Path | None = None,
     data: Path | None = None,
 ) -> tuple[SearchPipeline, str | None]:
-    """The search pipeline a configuration asks for: its dense stage when needed, and the
-    reranker unless ``config.rerank`` is False.
+    """The search pipeline a configuration asks for: its dense stage when needed, the
+    reranker when the bundle has one (unless ``config.rerank`` is False), and the first
+    stage's confidence calibration.
 
     Returns:
-        ``(pipeline, note)``: ``note`` is one line for the user when a stage that was asked
-        for is missing (hybrid without its dense stage, no reranker); None otherwise.
+        ``(pipeline, note)``: ``note`` is one line for the user when a stage is missing or
+        damaged (hybrid without its dense stage, an unloadable reranker); None otherwise.
 
     Raises:
         BundleMismatch: ``config.retriever == "dense"`` and no index serves the catalog.
@@ -319,9 +333,14 @@ def open_pipeline(
             lexical = "BM25 + aliases" if config.aliases else "BM25"
             notes.append(f"{load.reason}. Searching with {lexical}.")
     reranker = None
-    if config.rerank:
+    if config.rerank and reranker_dir(resources).exists():  # a build may ship none
         reranker, problem = load_reranker(store, resources)
         if reranker is None:
-            notes.append(f"{problem}: results keep the first stage's order, without confidence.")
-    pipeline = SearchPipeline(store, config=config, dense=dense, reranker=reranker)
+            notes.append(f"{problem}: results keep the first stage's order.")
+    # the calibration was fitted on the full hybrid stage; elsewhere it would not hold
+    full = config.retriever == "hybrid" and config.aliases and dense is not None
+    pipeline = SearchPipeline(
+        store, config=config, dense=dense, reranker=reranker,
+        calibration=load_calibration(resources) if full else None,
+    )
     return pipeline, " ".join(notes) or None

@@ -14,6 +14,7 @@ from app.search.alias import AliasRetriever
 from app.search.bm25 import BM25Retriever
 from app.search.code_lookup import CodeLookupRetriever
 from app.search.completion import complete
+from app.search.confidence import FirstStageCalibration
 from app.search.explain import explain
 from app.search.fusion import FusionRetriever
 from app.search.query import analyze_query
@@ -115,6 +116,7 @@ class SearchPipeline:
         abbreviations: the abbreviation table (default: the bundled one).
         config: first-stage assembly when ``retriever`` is not given.
         dense: the dense stage for ``config`` (see :func:`build_retriever`).
+        calibration: confidence for first-stage results when no reranker runs.
 
     Example: ``SearchPipeline(store).search("fractura del cuello del fémur", top_k=5)``
     """
@@ -127,8 +129,10 @@ class SearchPipeline:
         abbreviations: AbbreviationTable | None = None,
         config: PipelineConfig | None = None,
         dense: DenseRetriever | None = None,
+        calibration: FirstStageCalibration | None = None,
     ):
         self.store = store
+        self.calibration = calibration
         self.config = config or PipelineConfig()
         self.retriever = retriever or build_retriever(store, self.config, dense)
         self.reranker = reranker
@@ -157,6 +161,8 @@ class SearchPipeline:
             candidates = self.retriever.retrieve(query, max(top_k, self.config.candidate_k))
             if self.reranker is not None and candidates:
                 candidates = self.reranker.rerank(query, candidates)
+            elif self.calibration is not None and candidates:
+                candidates = self.calibration.annotate(candidates)
         candidates = candidates[:top_k]
         records = self.store.get_many([c.code for c in candidates])
         candidates = [c for c in candidates if c.code in records]

@@ -18,6 +18,7 @@ from tokenizers import Tokenizer
 
 from app.catalog.store import CatalogStore
 from app.errors import ModelError
+from app.search.confidence import softmax_with_null
 from app.search.dense import dense_query_text
 from app.search.onnx_runtime import open_session, pad_ids, required_files
 from app.search.passages import passage_text
@@ -64,9 +65,7 @@ class RerankerConfig:
 
     def confidences(self, logits: np.ndarray) -> np.ndarray:
         """Each candidate's probability of being the right code (they sum to below 1)."""
-        top = max(float(logits.max(initial=self.null_logit)), self.null_logit)
-        weights = np.exp(logits - top)
-        return weights / (weights.sum() + np.exp(self.null_logit - top))
+        return softmax_with_null(logits, self.null_logit)
 
 
 BOS_ID, EOS_ID = 0, 2  # XLM-R's <s> and </s>

@@ -73,16 +73,20 @@ def test_min_confidence_abstains_and_keeps_confident_codes(data_dir: Path) -> No
     assert all(json.loads(line)["abstained"] for line in everything.stdout.splitlines())
 
 
-def test_no_rerank_is_the_first_stage_without_confidence(data_dir: Path) -> None:
+def test_no_rerank_is_the_first_stage_with_its_own_confidence(
+    data_dir: Path, with_reranker: Path
+) -> None:
     query = ["search", "fractura de cuello de fémur derecho", "--json", "-k", "5"]
     fast = json.loads(CliRunner().invoke(cli, [*query, "--no-rerank"]).stdout)["results"]
     full = json.loads(CliRunner().invoke(cli, query).stdout)["results"]
-    assert all(r["confidence"] is None and "rerank" not in r["retrievers"] for r in fast)
+    assert all("rerank" not in r["retrievers"] for r in fast)
     assert all(r["confidence"] is not None and "rerank" in r["retrievers"] for r in full)
-    bad = CliRunner().invoke(
-        cli, ["code-mentions", "-", "--no-rerank", "--min-confidence", "0.5"], input="HTA\n"
+    assert all(0 < r["confidence"] < 1 for r in fast)  # from resources/calibration.json
+    lexical = CliRunner().invoke(
+        cli, ["code-mentions", "-", "--no-rerank", "--retriever", "bm25", "--min-confidence",
+              "0.5"], input="HTA\n",  # fmt: skip
     )
-    assert bad.exit_code == 2 and "--min-confidence needs the reranker" in bad.output
+    assert lexical.exit_code == 1 and "needs a calibrated confidence" in lexical.output
 
 
 def test_search_json_explains_and_completes(data_dir: Path) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.search.confidence import LEVELS, level_of
+from app.search.confidence import FEATURES, LEVELS, FirstStageCalibration, level_of
 from app.search.reranker import RerankerConfig
+from app.search.types import Candidate
 
 scores = st.lists(st.floats(-20, 20, allow_nan=False), min_size=1, max_size=40)
 params = st.tuples(st.floats(0.2, 5), st.floats(0, 3), st.floats(-5, 5))
@@ -42,3 +47,50 @@ def test_levels_cover_zero_to_one_in_order() -> None:
     ]
     lows = [low for _, low in LEVELS]
     assert lows == sorted(lows, reverse=True) and lows[-1] == 0.0
+
+
+def _candidates() -> list[Candidate]:
+    return [
+        Candidate("I10", 0.082, "alias+bm25+dense"),
+        Candidate("I11.9", 0.033, "bm25+dense"),
+        Candidate("I15.9", 0.016, "dense"),
+        Candidate("I12.9", 0.015, "bm25"),
+    ]
+
+
+def test_first_stage_calibration_annotates_the_head_in_order(tmp_path: Path) -> None:
+    calibration = FirstStageCalibration((4.0, 1.0, 0.5, -1.0), null_logit=1.0, head=3)
+    annotated = calibration.annotate(_candidates())
+    assert [c.code for c in annotated] == [c.code for c in _candidates()]
+    head = [c.confidence for c in annotated[:3]]
+    assert all(p is not None and 0 < p < 1 for p in head) and sum(head) < 1
+    assert head[0] == max(head) and annotated[3].confidence is None
+    features = FirstStageCalibration.features(_candidates())
+    assert features.shape == (4, len(FEATURES))
+    assert list(features[0]) == [pytest.approx(0.082 * 60), 1.0, 2.0, 0.0]
+    calibration.write(tmp_path / "c.json", fitted_on="test")
+    assert FirstStageCalibration.read(tmp_path / "c.json") == calibration
+
+
+def test_a_calibration_for_other_features_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"features": ["score"], "weights": [1], "null_logit": 0,
+                                "head": 5}))  # fmt: skip
+    with pytest.raises(ValueError, match="features"):
+        FirstStageCalibration.read(path)
+
+
+def test_bundled_calibration_serves_hybrid_search_only(store) -> None:
+    from app.search.bundle import open_pipeline
+    from app.search.pipeline import PipelineConfig
+
+    hybrid, _ = open_pipeline(store, PipelineConfig(rerank=False))
+    if hybrid.retriever.name != "fusion" or hybrid.calibration is None:
+        pytest.skip("no bundled index or calibration")
+    results = hybrid.search("hipertensión arterial", top_k=12)
+    assert results[0].code == "I10" and results[0].confidence_level == "alta"
+    assert all(r.confidence is not None for r in results[:10])
+    assert all(r.confidence is None for r in results[10:])
+    lexical, _ = open_pipeline(store, PipelineConfig(retriever="bm25", rerank=False))
+    assert lexical.calibration is None
+    assert all(r.confidence is None for r in lexical.search("hipertensión arterial"))

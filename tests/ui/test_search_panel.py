@@ -147,3 +147,23 @@ def test_highlight_is_accent_insensitive_and_escaped() -> None:
         "Fractura del <b>fémur</b> &lt;x&gt;"
     )
     assert highlight_html("Sin coincidencias", []) == "Sin coincidencias"
+
+
+def test_results_show_confidence_and_the_full_code_to_use(with_reranker, qtbot, window) -> None:
+    # Given the window with a reranker
+    view, controller = window
+    from app.ui.views.results_delegate import HTML_ROLE
+
+    # When the coder types a fracture at a follow-up visit
+    _type_and_wait(qtbot, view, controller, "fractura de cuello de femur derecho contacto sucesivo")
+    results = controller.search.results
+    # Then the reranked head carries a named confidence, on screen and in the tooltip
+    first = view.results.item(0)
+    assert results[0].confidence_level in {"alta", "media", "baja"}
+    assert f"confianza {results[0].confidence_level}" in first.data(HTML_ROLE)
+    assert "Probabilidad calibrada" in first.data(Qt.ItemDataRole.ToolTipRole)
+    # And a code that needs a 7th character shows the valid full code read from the query
+    row = next(i for i, r in enumerate(results) if r.completion is not None)
+    completion = results[row].completion
+    assert completion.code.endswith("D") and completion.read_from_query
+    assert f"código completo: {completion.code}" in view.results.item(row).data(HTML_ROLE)

@@ -32,10 +32,13 @@ def export_fp32(model, path: Path) -> None:
 
 
 def export(
-    model_dir: Path, out: Path, variant: str = "qint8-pc-emb", max_length: int = 96,
-    top_n: int = 32,
+    model_dir: Path, out: Path, variant: str = "qint8-pc-emb", max_length: int | None = None,
+    top_n: int = 16,
 ) -> Path:
-    """Write a reranker directory that ``app.search.reranker.CrossEncoderReranker`` opens."""
+    """Write a reranker directory that ``app.search.reranker.CrossEncoderReranker`` opens.
+
+    ``max_length`` defaults to the one the model was trained with (its ``train_log.json``).
+    """
     from training.rerank.model import CrossEncoder
 
     model = CrossEncoder.load(model_dir)
@@ -45,9 +48,16 @@ def export(
     quantize(fp32, out / MODEL_FILE, variant)
     fp32.unlink()
     shutil.copyfile(model_dir / TOKENIZER_FILE, out / TOKENIZER_FILE)
-    max_length = min(max_length, model.bert.config.max_position_embeddings)
+    log_file = model_dir / "train_log.json"
+    if max_length is None and log_file.exists():
+        max_length = json.loads(log_file.read_text(encoding="utf-8"))["config"]["max_length"]
+    max_length = min(max_length or 64, model.bert.config.max_position_embeddings)
     config = RerankerConfig(max_length=max_length, top_n=top_n).to_dict()
     config.update(quantization=variant, layers=model.bert.config.num_hidden_layers)
+    for name, key in (("train_log.json", "training"), ("groups_card.json", "groups")):
+        if (model_dir / name).exists():  # what the model card says about the training
+            facts = json.loads((model_dir / name).read_text(encoding="utf-8"))
+            config[key] = {k: v for k, v in facts.items() if k != "loss"}  # not the history
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     return out
 
@@ -58,8 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", type=Path, default=Path("build/reranker"))
     parser.add_argument("--out", type=Path, default=Path("build/reranker-onnx"))
     parser.add_argument("--quant", choices=sorted(QUANT_VARIANTS), default="qint8-pc-emb")
-    parser.add_argument("--max-length", type=int, default=96)
-    parser.add_argument("--top-n", type=int, default=32)
+    parser.add_argument("--max-length", type=int, help="default: as trained")
+    parser.add_argument("--top-n", type=int, default=16, help="until tuning picks one")
     args = parser.parse_args(argv)
     export(args.model, args.out, args.quant, args.max_length, args.top_n)
     return 0

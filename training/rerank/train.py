@@ -51,6 +51,9 @@ class RerankConfig:
     seed: int = 13
 
 
+#: Sources that are evaluation data and must never reach a training group.
+HELD_OUT_SOURCES = frozenset({"codiesp-dev", "codiesp-test"})
+
 CONFIGS = {
     "small": RerankConfig(),
     "full": RerankConfig(
@@ -63,7 +66,14 @@ def select_pairs(
     rows: Sequence[tuple[str, str, str, str]], config: RerankConfig, rng: random.Random
 ) -> list[tuple[str, str, str]]:
     """``(query, code, source)`` for groups: Spanish rows (when asked), real mentions first,
-    at most ``max_groups``."""
+    at most ``max_groups``.
+
+    Raises:
+        ValueError: a row comes from an evaluation split (CodiEsp dev or test).
+    """
+    leaked = sorted({s for _, _, s, _ in rows if s in HELD_OUT_SOURCES})
+    if leaked:
+        raise ValueError(f"training rows from evaluation splits: {', '.join(leaked)}")
     kept = [(q, c, s) for q, c, s, lang in rows if lang == "es" or not config.spanish_only]
     rng.shuffle(kept)
     kept.sort(key=lambda r: r[2] != "codiesp-train")  # stable: mentions, then the rest

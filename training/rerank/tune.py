@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import statistics
 import sys
 import tempfile
@@ -39,12 +40,15 @@ from app.search.dense import dense_query_text
 from app.search.normalize import normalize_text
 from app.search.passages import passage_text
 from app.search.pipeline import PipelineConfig, SearchPipeline
+from app.search.query import analyze_query
 from app.search.reranker import CONFIG_FILE, CrossEncoderReranker, RerankerConfig
-from training.metrics import MentionResult, error_breakdown, score
+from training.metrics import MentionResult, by_level, error_breakdown, reliability, score
 
 log = logging.getLogger(__name__)
 
 GRID = (4, 8, 12, 16, 24, 32)
+#: Smallest cross-fitted MAP@10 gain over the first stage for a reranker to ship.
+MIN_GAIN = 0.005
 #: End-to-end latency budget per query (ms) on the measuring machine.
 BUDGET_P50_MS, BUDGET_P95_MS = 60.0, 120.0
 
@@ -92,23 +96,62 @@ def collect(
     return heads
 
 
+def torch_agreement(heads: Sequence[Head], checkpoint: Path, store: CatalogStore,
+                    config: RerankerConfig) -> dict:
+    """Rank the heads by the torch checkpoint's scores and by the ONNX ones (scores alone,
+    ``config.top_n`` each): the metrics of both and how often the top code agrees."""
+    import torch
+
+    from training.rerank.model import CrossEncoder, encode_pairs, pair_encoder
+
+    model = CrossEncoder.load(checkpoint)
+    pairs = pair_encoder(checkpoint / "tokenizer.json", config.max_length)
+    plain = replace(config, temperature=1.0, rank_weight=0.0, null_logit=0.0)
+    twins, agree = [], 0
+    for head in heads:
+        codes = head.codes[: config.top_n]
+        records = store.get_many(list(codes))
+        analysed = analyze_query(head.mention)
+        with torch.no_grad():
+            ids, mask = encode_pairs(pairs, [dense_query_text(analysed)] * len(codes),
+                                     [passage_text(records[c]) for c in codes])
+            scores = model(ids, mask).double().numpy() if codes else np.zeros(0)
+        twin = replace(head, scores=np.concatenate([scores, head.scores[len(codes):]]))
+        twins.append(twin)
+        if codes:
+            agree += int(np.argmax(scores) == np.argmax(head.scores[: len(codes)]))
+    onnx = score(results(heads, plain), store.chapter_of)
+    fp32 = score(results(twins, plain), store.chapter_of)
+    return {
+        "top_n": config.top_n, "torch": _pick(fp32), "onnx_int8": _pick(onnx),
+        "top1_agreement": round(agree / max(1, len(heads)), 4),
+        "max_drop": round(max(fp32[k] - onnx[k] for k in KEYS), 4),
+    }
+
+
 def fit(heads: Sequence[Head], top_n: int, prior: RerankerConfig) -> RerankerConfig:
     """``prior`` with temperature, rank weight and null logit fitted by maximum likelihood:
     the gold code's softmax share when it is in the head, the null's when it is not."""
     from scipy.optimize import minimize
 
+    width = max((min(top_n, len(h.codes)) for h in heads), default=0)
+    scores = np.zeros((len(heads), width))
+    present = np.zeros((len(heads), width), dtype=bool)
+    gold = np.full(len(heads), width)  # width: the null column
+    for row, head in enumerate(heads):
+        n = min(top_n, len(head.codes))
+        scores[row, :n], present[row, :n] = head.scores[:n], True
+        if head.gold in head.codes[:n]:
+            gold[row] = head.codes.index(head.gold)
+    penalty = np.log1p(np.arange(width))
+
     def nll(params: np.ndarray) -> float:
         log_t, weight, null = params
-        total = 0.0
-        for head in heads:
-            scores = head.scores[:top_n]
-            logits = scores / np.exp(log_t) - weight * np.log1p(np.arange(len(scores)))
-            every = np.append(logits, null)
-            top = every.max()
-            norm = top + np.log(np.exp(every - top).sum())
-            gold = head.codes.index(head.gold) if head.gold in head.codes[:top_n] else -1
-            total += norm - every[gold]
-        return total / len(heads)
+        logits = np.where(present, scores / np.exp(log_t) - weight * penalty, -np.inf)
+        every = np.concatenate([logits, np.full((len(heads), 1), null)], axis=1)
+        top = every.max(axis=1, keepdims=True)
+        norm = top[:, 0] + np.log(np.exp(every - top).sum(axis=1))
+        return float(np.mean(norm - every[np.arange(len(heads)), gold]))
 
     start = np.array([np.log(prior.temperature), prior.rank_weight, prior.null_logit])
     found = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-5})
@@ -138,46 +181,17 @@ def results(heads: Sequence[Head], config: RerankerConfig | None) -> list[Mentio
     return out
 
 
-def reliability(heads: Sequence[Head], configs: Sequence[RerankerConfig]) -> dict:
-    """Calibration of the top result's confidence: per bin of stated confidence, how often
-    the top result is right, and the expected calibration error. ``configs[i]`` scores
-    ``heads[i]`` (so cross-fitted parameters can be checked)."""
+def top_confidence(
+    heads: Sequence[Head], configs: Sequence[RerankerConfig]
+) -> tuple[list[float], list[bool]]:
+    """The top result's stated confidence and whether it is right, per mention
+    (``configs[i]`` scores ``heads[i]``, so cross-fitted parameters can be checked)."""
     stated, right = [], []
     for head, config in zip(heads, configs, strict=True):
         ranked, confidences = rerank(head, config)
-        stated.append(float(confidences[0]))
-        right.append(bool(head.gold_valid and ranked[0] == head.gold))
-    stated_a, right_a = np.array(stated), np.array(right, dtype=float)
-    bins = []
-    edges = np.linspace(0, 1, 11)
-    ece = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
-        inside = (stated_a >= low) & ((stated_a < high) | (high == 1.0))
-        if not inside.any():
-            continue
-        gap = abs(stated_a[inside].mean() - right_a[inside].mean())
-        ece += inside.mean() * gap
-        bins.append({"from": round(float(low), 1), "to": round(float(high), 1),
-                     "n": int(inside.sum()), "stated": round(float(stated_a[inside].mean()), 3),
-                     "right": round(float(right_a[inside].mean()), 3)})
-    return {"ece": round(float(ece), 4), "bins": bins}
-
-
-def by_level(heads: Sequence[Head], configs: Sequence[RerankerConfig]) -> list[dict]:
-    """How often the top result is right at each confidence level the UI names."""
-    from app.search.confidence import LEVELS, level_of
-
-    tally = {name: [0, 0] for name, _ in LEVELS}
-    for head, config in zip(heads, configs, strict=True):
-        ranked, confidences = rerank(head, config)
-        cell = tally[level_of(float(confidences[0]))]
-        cell[0] += 1
-        cell[1] += int(head.gold_valid and ranked[0] == head.gold)
-    return [
-        {"level": name, "from": low, "n": n, "share": round(n / len(heads), 3),
-         "right": round(hits / n, 3) if n else None}
-        for (name, low), (n, hits) in zip(LEVELS, tally.values(), strict=True)
-    ]
+        stated.append(float(confidences[0]) if len(confidences) else 0.0)
+        right.append(bool(head.gold_valid and ranked and ranked[0] == head.gold))
+    return stated, right
 
 
 def halves(heads: Sequence[Head]) -> tuple[list[int], list[int]]:
@@ -268,8 +282,14 @@ def render(report: dict) -> str:
             f"{t['p95_ms']} |"
         )
     chosen = report["chosen_row"]
+    gain = chosen["cross_fitted"]["all_exact_map@10"] - first["all_exact_map@10"]
+    drop = (report.get("torch_agreement") or {}).get("max_drop", 0.0)
+    verdict = "ships" if gain >= MIN_GAIN and drop <= 0.01 else "does not ship"
     lines += ["", f"Chosen: top_n = {report['chosen']['top_n']} (the largest within "
               f"p50 ≤ {BUDGET_P50_MS:.0f} ms and p95 ≤ {BUDGET_P95_MS:.0f} ms).", "",
+              f"Decision: the reranker {verdict} (`--ship`): cross-fitted MAP@10 {gain:+.4f} "
+              f"over the first stage (needs {MIN_GAIN:+.3f}), int8 drop {drop:.4f} against "
+              "torch (needs ≤ 0.01).", "",
               "## Confidence of the top result (cross-fitted)", "",
               f"Expected calibration error: {chosen['reliability']['ece']}.", "",
               "| level | stated from | share of mentions | top result right |",
@@ -280,6 +300,16 @@ def render(report: dict) -> str:
     lines += ["", "| stated | n | mean stated | right |", "|---|---|---|---|"]
     for b in chosen["reliability"]["bins"]:
         lines.append(f"| {b['from']}–{b['to']} | {b['n']} | {b['stated']} | {b['right']} |")
+    agreement = report.get("torch_agreement")
+    if agreement:
+        lines += ["", "## int8 ONNX against the torch checkpoint", "",
+                  f"Cross-encoder scores alone, top_n = {agreement['top_n']}: the same top code "
+                  f"for {agreement['top1_agreement']:.1%} of mentions; largest metric drop "
+                  f"{agreement['max_drop']:.4f} (budget 0.01).", "",
+                  "| model | " + " | ".join(KEYS) + " |", "|---|" + "---|" * len(KEYS)]
+        for name in ("torch", "onnx_int8"):
+            lines.append(f"| {name} | " + " | ".join(f"{agreement[name][k]:.3f}" for k in KEYS)
+                         + " |")
     lines += ["", "## Where the top result misses (exact), chosen configuration", "",
               "| error | first stage | reranked |", "|---|---|---|"]
     for key, before in report["errors_first_stage"].items():
@@ -289,7 +319,7 @@ def render(report: dict) -> str:
 
 def tune(
     store: CatalogStore, model: Path, mentions, seen: set[str], depth: int, latency_sample: int,
-    threads: int | None,
+    threads: int | None, checkpoint: Path | None = None,
 ) -> dict:
     """Collect heads, fit every grid value, measure latency, choose ``top_n``."""
     import os
@@ -318,14 +348,21 @@ def tune(
         grid.append({
             "config": asdict(config), "in_sample": _pick(in_sample), "cross_fitted": _pick(crossed),
             "latency": latency,
-            "reliability": reliability(heads, configs), "levels": by_level(heads, configs),
+            "reliability": reliability(*top_confidence(heads, configs)),
+            "levels": by_level(*top_confidence(heads, configs)),
             "errors": error_breakdown(cross_fitted_results(heads, configs), store.chapter_of),
         })
     within = [r for r in grid if r["latency"]["p50_ms"] <= BUDGET_P50_MS
               and r["latency"]["p95_ms"] <= BUDGET_P95_MS]
     chosen_row = max(within or grid[:1], key=lambda r: r["config"]["top_n"])
     first = score(results(heads, None), store.chapter_of)
+    agreement = None
+    if checkpoint is not None:
+        chosen = RerankerConfig(**chosen_row["config"])
+        agreement = torch_agreement(heads, checkpoint, store, chosen)
+        log.info("torch vs ONNX: %s", agreement)
     return {
+        "torch_agreement": agreement,
         "model": str(model), "mentions": len(heads), "depth": depth,
         "latency_sample": len(sample),
         "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
@@ -345,6 +382,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--depth", type=int, default=max(GRID))
     parser.add_argument("--latency-sample", type=int, default=300)
     parser.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="The torch checkpoint exported: check that int8 ONNX ranks like it.")
+    parser.add_argument("--ship", type=Path, metavar="DIR",
+                        help="Copy the model here if it beats the first stage (else remove DIR).")
     parser.add_argument("--no-write", action="store_true",
                         help="Report only; leave the model's reranker.json as it is.")
     args = parser.parse_args(argv)
@@ -356,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         store = CatalogStore(catalog)
         seen = store.alias_norms((alias_source("train"),))
         report = tune(store, args.model, mentions, seen, args.depth, args.latency_sample,
-                      args.threads)
+                      args.threads, args.checkpoint)
         store.close()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "tuning.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
@@ -367,7 +408,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         data.update(report["chosen"])
         path.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
     sys.stdout.write(render(report))
+    if args.ship is not None:
+        ship(args.model, args.ship, report)
     return 0
+
+
+def ship(model: Path, target: Path, report: dict) -> bool:
+    """Copy the tuned reranker to ``target`` only when it is measurably better than the
+    first stage (cross-fitted MAP@10 up by ``MIN_GAIN``, int8 within 0.01 of torch);
+    otherwise remove ``target``, so a bundle never ships a reranker that does not help."""
+    gain = (report["chosen_row"]["cross_fitted"]["all_exact_map@10"]
+            - report["first_stage"]["all_exact_map@10"])  # fmt: skip
+    agreement = report.get("torch_agreement") or {}
+    faithful = agreement.get("max_drop", 0.0) <= 0.01
+    better = gain >= MIN_GAIN and faithful
+    shutil.rmtree(target, ignore_errors=True)
+    if better:
+        shutil.copytree(model, target)
+    log.info("reranker %s: cross-fitted MAP@10 %+.4f over the first stage (needs %+.4f), "
+             "int8 drop %s", f"shipped to {target}" if better else "not shipped", gain,
+             MIN_GAIN, agreement.get("max_drop"))
+    return better
 
 
 if __name__ == "__main__":

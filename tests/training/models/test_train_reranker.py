@@ -34,6 +34,12 @@ def test_select_pairs_puts_real_mentions_first_and_keeps_spanish() -> None:
     assert len(every) == 5
 
 
+def test_dev_rows_are_refused() -> None:
+    rows = [*ROWS, ("insuficiencia renal", "N19", "codiesp-dev", "es")]
+    with pytest.raises(ValueError, match="codiesp-dev"):
+        select_pairs(rows, CONFIGS["small"], random.Random(0))
+
+
 def test_group_batches_cover_every_group_each_pass() -> None:
     stream = group_batches(list(range(6)), 3, random.Random(0))
     assert sorted(next(stream) + next(stream)) == list(range(6))
