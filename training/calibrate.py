@@ -32,6 +32,7 @@ from app.search.bundle import open_pipeline
 from app.search.confidence import CALIBRATION_FILE, FEATURES, FirstStageCalibration
 from app.search.pipeline import PipelineConfig
 from training.metrics import by_level, reliability
+from training.report import confidence_tables
 
 log = logging.getLogger(__name__)
 
@@ -145,14 +146,8 @@ def render(report: dict) -> str:
         + ", ".join(f"{f} {w}" for f, w in zip(FEATURES, c["weights"], strict=True))
         + f", null logit {c['null_logit']}.", "",
         f"Expected calibration error of the top result: {report['reliability']['ece']}.", "",
-        "| level | from | share of mentions | top result right |", "|---|---|---|---|",
+        *confidence_tables(report["levels"], report["reliability"]),
     ]
-    for level in report["levels"]:
-        right = "" if level["right"] is None else f"{level['right']:.3f}"
-        lines.append(f"| {level['level']} | {level['from']} | {level['share']:.3f} | {right} |")
-    lines += ["", "| stated | n | mean stated | right |", "|---|---|---|---|"]
-    for b in report["reliability"]["bins"]:
-        lines.append(f"| {b['from']}–{b['to']} | {b['n']} | {b['stated']} | {b['right']} |")
     lines += ["", "`--min-confidence` on the top result:", "",
               "| threshold | mentions kept | top result right when kept |", "|---|---|---|"]
     for row in report["abstention"]:

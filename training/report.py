@@ -148,6 +148,19 @@ def render_markdown(
     return "\n".join(lines) + "\n"
 
 
+def confidence_tables(levels: list[dict], reliability: Mapping[str, Any]) -> list[str]:
+    """Markdown lines: how often the top result is right per named level, then per bin of
+    stated confidence (``training.metrics.by_level`` and ``reliability``)."""
+    lines = ["| level | stated from | share of mentions | top result right |", "|---|---|---|---|"]
+    for level in levels:
+        right = "" if level["right"] is None else f"{level['right']:.3f}"
+        lines.append(f"| {level['level']} | {level['from']} | {level['share']:.3f} | {right} |")
+    lines += ["", "| stated | n | mean stated | right |", "|---|---|---|---|"]
+    for b in reliability["bins"]:
+        lines.append(f"| {b['from']}–{b['to']} | {b['n']} | {b['stated']} | {b['right']} |")
+    return lines
+
+
 def plot_pr_at_k(metrics: Mapping[str, float], path: Path) -> Path:
     """Draw P@k and R@k curves (exact, category, chapter; all and unseen) to a PNG.
 

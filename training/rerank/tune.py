@@ -43,6 +43,7 @@ from app.search.pipeline import PipelineConfig, SearchPipeline
 from app.search.query import analyze_query
 from app.search.reranker import CONFIG_FILE, CrossEncoderReranker, RerankerConfig
 from training.metrics import MentionResult, by_level, error_breakdown, reliability, score
+from training.report import confidence_tables
 
 log = logging.getLogger(__name__)
 
@@ -292,14 +293,7 @@ def render(report: dict) -> str:
               "torch (needs ≤ 0.01).", "",
               "## Confidence of the top result (cross-fitted)", "",
               f"Expected calibration error: {chosen['reliability']['ece']}.", "",
-              "| level | stated from | share of mentions | top result right |",
-              "|---|---|---|---|"]
-    for level in chosen["levels"]:
-        right = "" if level["right"] is None else f"{level['right']:.3f}"
-        lines.append(f"| {level['level']} | {level['from']} | {level['share']:.3f} | {right} |")
-    lines += ["", "| stated | n | mean stated | right |", "|---|---|---|---|"]
-    for b in chosen["reliability"]["bins"]:
-        lines.append(f"| {b['from']}–{b['to']} | {b['n']} | {b['stated']} | {b['right']} |")
+              *confidence_tables(chosen["levels"], chosen["reliability"])]
     agreement = report.get("torch_agreement")
     if agreement:
         lines += ["", "## int8 ONNX against the torch checkpoint", "",
