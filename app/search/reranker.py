@@ -35,6 +35,8 @@ class RerankerConfig:
 
     Attributes:
         max_length: pieces per (query, passage) pair.
+        query_prefix, passage_prefix: put before each side (e5's ``"query: "`` and
+            ``"passage: "`` when the model was trained with them).
         top_n: first-stage candidates read per query.
         batch_size: pairs per ONNX call (pairs are length-sorted first, so little padding).
         temperature: divides the cross-encoder's score.
@@ -44,6 +46,8 @@ class RerankerConfig:
     """
 
     max_length: int = 64
+    query_prefix: str = ""
+    passage_prefix: str = ""
     top_n: int = 16
     batch_size: int = 8
     temperature: float = 1.0
@@ -80,25 +84,30 @@ class PairEncoder:
     Example: ``PairEncoder(tokenizer, 64).pair("fractura", "Fracture of femur")[0] == 0``
     """
 
-    def __init__(self, tokenizer: Tokenizer, max_length: int, cache_size: int = 20000):
+    def __init__(
+        self, tokenizer: Tokenizer, max_length: int, query_prefix: str = "",
+        passage_prefix: str = "", cache_size: int = 20000,
+    ):
         if max_length < 6:
             raise ValueError("max_length must leave room for both texts")
         self.tokenizer = tokenizer
         self.max_length = max_length
+        self.query_prefix, self.passage_prefix = query_prefix, passage_prefix
         self.cache_size = cache_size
         self._passages: dict[str, list[int]] = {}
 
     def pieces(self, text: str) -> list[int]:
-        """The text's piece ids without special tokens."""
-        return self.tokenizer.encode(text, add_special_tokens=False).ids
+        """The piece ids of a query (prefix included), without special tokens."""
+        return self.tokenizer.encode(self.query_prefix + text, add_special_tokens=False).ids
 
     def passage_pieces(self, text: str) -> list[int]:
-        """:meth:`pieces`, remembered for the next query."""
+        """The piece ids of a passage (prefix included), remembered for the next query."""
         ids = self._passages.get(text)
         if ids is None:
             if len(self._passages) >= self.cache_size:
                 self._passages.clear()
-            ids = self._passages[text] = self.pieces(text)
+            ids = self.tokenizer.encode(self.passage_prefix + text, add_special_tokens=False).ids
+            self._passages[text] = ids
         return ids
 
     def join(self, query: list[int], passage: list[int]) -> list[int]:
@@ -146,7 +155,10 @@ class CrossEncoderReranker:
         except Exception as exc:  # onnxruntime raises its own exception types for bad files
             raise ModelError(f"{self.model_dir}: cannot load the reranker ({exc})") from exc
         self.config = replace(config, top_n=top_n) if top_n else config
-        self.pairs = PairEncoder(tokenizer, self.config.max_length)
+        self.pairs = PairEncoder(
+            tokenizer, self.config.max_length, self.config.query_prefix,
+            self.config.passage_prefix,
+        )
         self.store = store
 
     def score(self, query: str, passages: Sequence[str]) -> np.ndarray:

@@ -39,7 +39,7 @@ def export(
 
     ``max_length`` defaults to the one the model was trained with (its ``train_log.json``).
     """
-    from training.rerank.model import CrossEncoder
+    from training.rerank.model import PASSAGE_PREFIX, QUERY_PREFIX, CrossEncoder
 
     model = CrossEncoder.load(model_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -49,10 +49,14 @@ def export(
     fp32.unlink()
     shutil.copyfile(model_dir / TOKENIZER_FILE, out / TOKENIZER_FILE)
     log_file = model_dir / "train_log.json"
-    if max_length is None and log_file.exists():
-        max_length = json.loads(log_file.read_text(encoding="utf-8"))["config"]["max_length"]
-    max_length = min(max_length or 64, model.bert.config.max_position_embeddings)
-    config = RerankerConfig(max_length=max_length, top_n=top_n).to_dict()
+    trained = {}
+    if log_file.exists():
+        trained = json.loads(log_file.read_text(encoding="utf-8"))["config"]
+    max_length = min(max_length or trained.get("max_length", 64),
+                     model.bert.config.max_position_embeddings)
+    prefixes = (QUERY_PREFIX, PASSAGE_PREFIX) if trained.get("prefixes") else ("", "")
+    config = RerankerConfig(max_length=max_length, query_prefix=prefixes[0],
+                            passage_prefix=prefixes[1], top_n=top_n).to_dict()
     config.update(quantization=variant, layers=model.bert.config.num_hidden_layers)
     for name, key in (("train_log.json", "training"), ("groups_card.json", "groups")):
         if (model_dir / name).exists():  # what the model card says about the training

@@ -60,9 +60,16 @@ class CrossEncoder(torch.nn.Module):
         (path / TOKENIZER_FILE).write_bytes(tokenizer_json.read_bytes())
 
 
-def pair_encoder(path: Path, max_length: int) -> PairEncoder:
-    """The runtime's pair encoder over the tokenizer at ``path``."""
-    return PairEncoder(Tokenizer.from_file(str(path)), max_length)
+#: e5's own prefixes, for models trained with ``prefixes``.
+QUERY_PREFIX, PASSAGE_PREFIX = "query: ", "passage: "
+
+
+def pair_encoder(path: Path, max_length: int, prefixes: bool = False) -> PairEncoder:
+    """The runtime's pair encoder over the tokenizer at ``path`` (with e5's prefixes)."""
+    tokenizer = Tokenizer.from_file(str(path))
+    if prefixes:
+        return PairEncoder(tokenizer, max_length, QUERY_PREFIX, PASSAGE_PREFIX)
+    return PairEncoder(tokenizer, max_length)
 
 
 def encode_pairs(

@@ -44,6 +44,7 @@ class RerankConfig:
     head_lr: float = 1e-3
     warmup: float = 0.1
     max_length: int = 64
+    prefixes: bool = False
     max_groups: int = 4000
     retrieve_k: int = 32
     spanish_only: bool = True
@@ -125,7 +126,7 @@ def train(
     torch.manual_seed(config.seed)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = CrossEncoder.from_base(base, config.layers).to(device).train()
-    encoder = pair_encoder(base / "tokenizer.json", config.max_length)
+    encoder = pair_encoder(base / "tokenizer.json", config.max_length, config.prefixes)
     passages: dict[str, str] = {}
 
     def passage(code: str) -> str:

@@ -106,7 +106,8 @@ def torch_agreement(heads: Sequence[Head], checkpoint: Path, store: CatalogStore
     from training.rerank.model import CrossEncoder, encode_pairs, pair_encoder
 
     model = CrossEncoder.load(checkpoint)
-    pairs = pair_encoder(checkpoint / "tokenizer.json", config.max_length)
+    pairs = pair_encoder(checkpoint / "tokenizer.json", config.max_length,
+                         bool(config.query_prefix))
     plain = replace(config, temperature=1.0, rank_weight=0.0, null_logit=0.0)
     twins, agree = [], 0
     for head in heads:

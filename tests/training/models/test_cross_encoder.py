@@ -38,6 +38,10 @@ def test_pairs_match_the_tokenizer_template_and_truncate_longest_first(
     encoder = pair_encoder(tiny_model_dir / "tokenizer.json", max_length=64)
     query, passage = "fractura de cuello", "fracture of neck of femur"
     assert encoder.pair(query, passage) == encoder.tokenizer.encode(query, passage).ids
+    prefixed = pair_encoder(tiny_model_dir / "tokenizer.json", max_length=64, prefixes=True)
+    assert prefixed.pair(query, passage) == prefixed.tokenizer.encode(
+        "query: " + query, "passage: " + passage
+    ).ids
     short = pair_encoder(tiny_model_dir / "tokenizer.json", max_length=12)
     ids, mask = encode_pairs(short, [query], [passage])
     tokens = [short.tokenizer.id_to_token(i) for i in ids[0].tolist()]
