@@ -60,9 +60,11 @@ def _compose(
 ) -> list[SeventhOption]:
     if len(strip_dot(record.code)) >= 7:
         return []
+    codes = {char: pad_placeholder(record.code, char) for char in seventh}
+    found = store.get_many(list(codes.values()))  # one query, not one per character
     options: list[SeventhOption] = []
     for char, meaning in seventh.items():
-        full = store.find(pad_placeholder(record.code, char))
+        full = found.get(codes[char])
         if full is not None and full.valid:
             options.append(SeventhOption(char, meaning, full.code, full.title))
     return options

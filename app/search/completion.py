@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from app.catalog.details import SeventhOption, seventh_options
 from app.catalog.store import CatalogStore
@@ -228,6 +229,11 @@ def episode_cues(text: str) -> dict[str, Cue]:
     Example: ``episode_cues("Fractura abierta, contacto sucesivo")["episode"].value ==
     "subsequent"``
     """
+    return dict(_cues(text))
+
+
+@lru_cache(maxsize=4096)  # the catalog's few meanings and the query recur on every result
+def _cues(text: str) -> tuple[tuple[str, Cue], ...]:
     words = _words(text)
     cues = {
         attribute: cue
@@ -244,7 +250,7 @@ def episode_cues(text: str) -> dict[str, Cue]:
     healing = cues.get("healing")
     if healing is not None and "episode" not in cues:
         cues["episode"] = Cue("episode", "subsequent", healing.words, healing.position)
-    return cues
+    return tuple(cues.items())
 
 
 def _agreement(attrs: dict[str, Cue], stated: dict[str, Cue]) -> tuple[list[Cue], int]:
