@@ -1,7 +1,9 @@
-"""Export a trained cross-encoder to int8 ONNX for the runtime and check it against torch.
+"""Export a trained cross-encoder to int8 ONNX for the runtime.
 
     python -m training.rerank.export --model build/reranker --out build/reranker-onnx \\
-        [--quant qint8-pc-emb] [--top-n 32]
+        [--quant qint8-pc-emb] [--top-n 16]
+
+``training.rerank.tune --checkpoint`` then checks the int8 ranking against torch.
 """
 
 from __future__ import annotations
