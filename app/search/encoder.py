@@ -8,7 +8,6 @@ Matryoshka prefix first.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from app.errors import ModelError
-from app.search.onnx_runtime import open_session, pad_batch, required_files
+from app.search.onnx_runtime import ModelConfig, open_session, pad_batch, required_files
 
 MODEL_FILE = "encoder.onnx"
 TOKENIZER_FILE = "tokenizer.json"
@@ -25,22 +24,13 @@ CONFIG_FILE = "encoder.json"
 
 
 @dataclass(frozen=True)
-class EncoderConfig:
+class EncoderConfig(ModelConfig):
     """How texts are prepared for the model (written by the bundle build)."""
 
     query_prefix: str = "query: "
     passage_prefix: str = "passage: "
     max_length: int = 128
     dim: int = 384
-
-    @classmethod
-    def read(cls, path: Path) -> EncoderConfig:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
-        return cls(**known)
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:

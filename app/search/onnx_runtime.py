@@ -1,9 +1,12 @@
-"""What the ONNX text models share: opening a session and padding a batch of encodings."""
+"""What the ONNX text models share: their JSON config, opening a session, padding a batch."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import onnxruntime
@@ -12,6 +15,22 @@ from tokenizers import Encoding
 from app.errors import ModelError
 
 PAD_ID = 1  # XLM-R's <pad>
+
+C = TypeVar("C", bound="ModelConfig")
+
+
+class ModelConfig:
+    """``read``/``to_dict`` for the dataclass that a model's JSON config file holds; keys
+    the dataclass does not know (training facts, measurements) are ignored."""
+
+    @classmethod
+    def read(cls: type[C], path: Path) -> C:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
 
 
 def required_files(model_dir: Path, names: Sequence[str]) -> list[Path]:

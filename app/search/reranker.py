@@ -8,7 +8,6 @@ A model directory holds ``reranker.onnx`` (inputs ``input_ids``/``attention_mask
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +19,7 @@ from app.catalog.store import CatalogStore
 from app.errors import ModelError
 from app.search.confidence import softmax_with_null
 from app.search.dense import dense_query_text
-from app.search.onnx_runtime import open_session, pad_ids, required_files
+from app.search.onnx_runtime import ModelConfig, open_session, pad_ids, required_files
 from app.search.passages import passage_text
 from app.search.types import Candidate, Query
 
@@ -30,7 +29,7 @@ CONFIG_FILE = "reranker.json"
 
 
 @dataclass(frozen=True)
-class RerankerConfig:
+class RerankerConfig(ModelConfig):
     """How pairs are read and scores combined (written by the export and the calibration).
 
     Attributes:
@@ -53,14 +52,6 @@ class RerankerConfig:
     temperature: float = 1.0
     rank_weight: float = 0.0
     null_logit: float = 0.0
-
-    @classmethod
-    def read(cls, path: Path) -> RerankerConfig:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
 
     def logits(self, scores: np.ndarray) -> np.ndarray:
         """Combined logits of a head in first-stage order (``scores[0]`` was ranked first)."""
