@@ -29,9 +29,14 @@ from app.catalog.aliases import read_codiesp_mentions
 from app.catalog.default import alias_source, build_default_catalog, codiesp_file
 from app.catalog.store import CatalogStore
 from app.search.bundle import open_pipeline
-from app.search.confidence import CALIBRATION_FILE, FEATURES, FirstStageCalibration
+from app.search.confidence import (
+    CALIBRATION_FILE,
+    FEATURES,
+    FirstStageCalibration,
+    softmax_with_null,
+)
 from app.search.pipeline import PipelineConfig
-from training.metrics import by_level, reliability
+from training.metrics import by_level, document_halves, nll_with_null, reliability
 from training.report import confidence_tables
 
 log = logging.getLogger(__name__)
@@ -75,14 +80,8 @@ def fit(heads: Heads, head: int) -> FirstStageCalibration:
     """Weights and null logit by maximum likelihood (scipy's L-BFGS)."""
     from scipy.optimize import minimize
 
-    rows = np.arange(len(heads.gold))
-
     def nll(params: np.ndarray) -> float:
-        logits = _logits(heads, params[:-1])
-        every = np.concatenate([logits, np.full((len(rows), 1), params[-1])], axis=1)
-        top = every.max(axis=1, keepdims=True)
-        norm = top[:, 0] + np.log(np.exp(every - top).sum(axis=1))
-        return float(np.mean(norm - every[rows, heads.gold]))
+        return nll_with_null(_logits(heads, params[:-1]), params[-1], heads.gold)
 
     start = np.zeros(len(FEATURES) + 1)
     start[0] = 1.0
@@ -98,22 +97,20 @@ def subset(heads: Heads, index: Sequence[int]) -> Heads:
 
 
 def top_claims(heads: Heads, calibration: FirstStageCalibration) -> tuple[np.ndarray, np.ndarray]:
-    """The top result's confidence and whether it is the gold code, per mention."""
+    """The top result's confidence (as the runtime computes it) and whether it is the gold
+    code, per mention."""
     logits = _logits(heads, np.asarray(calibration.weights))
     stated = np.zeros(len(heads.gold))
     for row in range(len(stated)):
         if heads.present[row, 0]:
-            stated[row] = np.exp(logits[row, 0] - np.logaddexp(
-                np.logaddexp.reduce(logits[row][heads.present[row]]), calibration.null_logit))
+            head = logits[row][heads.present[row]]
+            stated[row] = softmax_with_null(head, calibration.null_logit)[0]
     return stated, heads.gold == 0
 
 
 def cross_fitted(heads: Heads, head: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-result claims, each mention scored by weights fitted on the other documents."""
-    docs = sorted(set(heads.docs))
-    first = set(docs[::2])
-    halves = ([i for i, d in enumerate(heads.docs) if d in first],
-              [i for i, d in enumerate(heads.docs) if d not in first])
+    halves = document_halves(heads.docs)
     stated, right = np.zeros(len(heads.gold)), np.zeros(len(heads.gold), dtype=bool)
     for mine, other in (halves, halves[::-1]):
         calibration = fit(subset(heads, other), head)

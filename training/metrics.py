@@ -395,3 +395,32 @@ def by_level(stated: Sequence[float], right: Sequence[bool]) -> list[dict]:
          "right": round(hits / n, 3) if n else None}
         for (name, low), (n, hits) in zip(LEVELS, tally.values(), strict=True)
     ]
+
+
+def document_halves(docs: Sequence[str]) -> tuple[list[int], list[int]]:
+    """Indices of the items in two halves split by document (every other document in sorted
+    order), for cross-fitting: fit on one half, measure on the other.
+
+    Example: ``document_halves(["a", "b", "a"]) == ([0, 2], [1])``
+    """
+    first = set(sorted(set(docs))[::2])
+    return ([i for i, d in enumerate(docs) if d in first],
+            [i for i, d in enumerate(docs) if d not in first])
+
+
+def nll_with_null(logits: np.ndarray, null: float, gold: np.ndarray) -> float:
+    """Mean negative log-likelihood of softmaxes over each row of ``logits`` (-inf where
+    there is no candidate) plus a "none of these" logit; ``gold`` holds each row's right
+    column, ``logits.shape[1]`` for none."""
+    every = np.concatenate([logits, np.full((len(logits), 1), null)], axis=1)
+    top = every.max(axis=1, keepdims=True)
+    norm = top[:, 0] + np.log(np.exp(every - top).sum(axis=1))
+    return float(np.mean(norm - every[np.arange(len(logits)), gold]))
+
+
+def latency_summary(times_ms: Sequence[float]) -> dict[str, float]:
+    """p50 and p95 (nearest rank) of per-query times in milliseconds."""
+    return {
+        f"p{q}_ms": round(float(np.percentile(times_ms, q, method="inverted_cdf")), 2)
+        for q in (50, 95)
+    }

@@ -21,14 +21,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from app.catalog.aliases import read_codiesp_mentions
 from app.catalog.default import build_default_catalog, codiesp_file
 from app.catalog.store import CatalogStore
 from app.search.bundle import open_pipeline
 from app.search.pipeline import PipelineConfig
 from app.search.reranker import MODEL_FILE, CrossEncoderReranker
+from training.metrics import latency_summary
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +41,7 @@ def measure(reranker: CrossEncoderReranker, pipeline, texts: Sequence[str]) -> d
         start = time.perf_counter()
         reranker.rerank(query, candidates)
         times.append((time.perf_counter() - start) * 1000)
-    return {
-        "p50_ms": round(float(np.percentile(times, 50, method="inverted_cdf")), 2),
-        "p95_ms": round(float(np.percentile(times, 95, method="inverted_cdf")), 2),
-    }
+    return latency_summary(times)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -42,7 +42,16 @@ from app.search.passages import passage_text
 from app.search.pipeline import PipelineConfig, SearchPipeline
 from app.search.query import analyze_query
 from app.search.reranker import CONFIG_FILE, CrossEncoderReranker, RerankerConfig
-from training.metrics import MentionResult, by_level, error_breakdown, reliability, score
+from training.metrics import (
+    MentionResult,
+    by_level,
+    document_halves,
+    error_breakdown,
+    latency_summary,
+    nll_with_null,
+    reliability,
+    score,
+)
 from training.report import confidence_tables
 
 log = logging.getLogger(__name__)
@@ -150,10 +159,7 @@ def fit(heads: Sequence[Head], top_n: int, prior: RerankerConfig) -> RerankerCon
     def nll(params: np.ndarray) -> float:
         log_t, weight, null = params
         logits = np.where(present, scores / np.exp(log_t) - weight * penalty, -np.inf)
-        every = np.concatenate([logits, np.full((len(heads), 1), null)], axis=1)
-        top = every.max(axis=1, keepdims=True)
-        norm = top[:, 0] + np.log(np.exp(every - top).sum(axis=1))
-        return float(np.mean(norm - every[np.arange(len(heads)), gold]))
+        return nll_with_null(logits, null, gold)
 
     start = np.array([np.log(prior.temperature), prior.rank_weight, prior.null_logit])
     found = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-5})
@@ -196,18 +202,9 @@ def top_confidence(
     return stated, right
 
 
-def halves(heads: Sequence[Head]) -> tuple[list[int], list[int]]:
-    """Indices of two halves of the mentions, split by document (deterministic)."""
-    docs = sorted({h.doc for h in heads})
-    first = set(docs[::2])
-    a = [i for i, h in enumerate(heads) if h.doc in first]
-    b = [i for i, h in enumerate(heads) if h.doc not in first]
-    return a, b
-
-
 def cross_fit(heads: Sequence[Head], top_n: int, prior: RerankerConfig) -> list[RerankerConfig]:
     """For every mention, parameters fitted on the other half of the documents."""
-    a, b = halves(heads)
+    a, b = document_halves([h.doc for h in heads])
     on_a = fit([heads[i] for i in a], top_n, prior)
     on_b = fit([heads[i] for i in b], top_n, prior)
     configs: list[RerankerConfig] = [prior] * len(heads)
@@ -239,11 +236,7 @@ def measure_latency(
         start = time.perf_counter()
         pipeline.search(text, top_k=10)
         times.append((time.perf_counter() - start) * 1000)
-    return {
-        "p50_ms": round(float(np.percentile(times, 50, method="inverted_cdf")), 2),
-        "p95_ms": round(float(np.percentile(times, 95, method="inverted_cdf")), 2),
-        "mean_ms": round(statistics.fmean(times), 2),
-    }
+    return {**latency_summary(times), "mean_ms": round(statistics.fmean(times), 2)}
 
 
 KEYS = ("all_exact_top1", "all_exact_map@10", "unseen_exact_top1", "unseen_category_top1",

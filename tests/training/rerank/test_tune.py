@@ -7,8 +7,8 @@ import pytest
 
 from app.search.reranker import RerankerConfig
 from app.search.types import Candidate
-from training.metrics import reliability
-from training.rerank.tune import Head, cross_fit, fit, halves, rerank, results, top_confidence
+from training.metrics import document_halves, reliability
+from training.rerank.tune import Head, cross_fit, fit, rerank, results, top_confidence
 
 
 def _heads(n: int = 300, seed: int = 0) -> list[Head]:
@@ -70,7 +70,7 @@ def test_offline_reranking_matches_the_runtime_order() -> None:
 
 def test_cross_fitting_never_uses_a_documents_own_half() -> None:
     heads = _heads(90)
-    first, second = halves(heads)
+    first, second = document_halves([h.doc for h in heads])
     assert {heads[i].doc for i in first}.isdisjoint({heads[i].doc for i in second})
     configs = cross_fit(heads, 8, RerankerConfig())
     assert configs[first[0]] == configs[first[-1]] != configs[second[0]]
