@@ -78,7 +78,12 @@ def seventh_options(store: CatalogStore, code: str) -> list[SeventhOption]:
     record = store.find(code)
     if record is None:
         return []
-    return _compose(store, record, store.seventh_characters(record.code))
+    return record_seventh_options(store, record)
+
+
+def record_seventh_options(store: CatalogStore, record: CodeRecord) -> list[SeventhOption]:
+    """:func:`seventh_options` of a record already fetched."""
+    return _compose(store, record, store.seventh_characters_of(record))
 
 
 def group_notes(notes: list[NoteRecord]) -> dict[str, list[NoteRecord]]:
@@ -104,7 +109,7 @@ def code_details(store: CatalogStore, code: str, descendants_limit: int = 40) ->
     """
     record = store.get(code)
     notes = store.notes(record.code)
-    seventh = store.seventh_characters(record.code)
+    seventh = store.seventh_characters_of(record)
     descendants: list[CodeRecord] = []
     if not record.valid:
         descendants = store.valid_descendants(record.code, limit=descendants_limit)

@@ -192,7 +192,10 @@ class CatalogStore:
 
         Example: ``store.seventh_characters("T81.31")["A"] == "initial encounter"``
         """
-        record = self.get(code)
+        return self.seventh_characters_of(self.get(code))
+
+    def seventh_characters_of(self, record: CodeRecord) -> dict[str, str]:
+        """:meth:`seventh_characters` of a record already fetched (one query, not two)."""
         if not record.seventh_from:
             return {}
         return dict(

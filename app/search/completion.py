@@ -20,8 +20,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.catalog.details import SeventhOption, seventh_options
-from app.catalog.store import CatalogStore
+from app.catalog.details import SeventhOption, record_seventh_options
+from app.catalog.store import CatalogStore, CodeRecord
 from app.search.normalize import tokenize
 
 #: Phrases (folded, comma-separated) per (attribute, value). A value of None marks phrases
@@ -313,9 +313,14 @@ def complete(store: CatalogStore, code: str, text: str = "") -> Completion | Non
     record = store.find(code)
     if record is None and code.strip().upper().endswith("X"):
         record = store.find(code.strip().upper().rstrip("X"))
-    if record is None or record.valid:
+    return None if record is None else complete_record(store, record, text)
+
+
+def complete_record(store: CatalogStore, record: CodeRecord, text: str = "") -> Completion | None:
+    """:func:`complete` for a record already fetched (the search pipeline has it)."""
+    if record.valid:
         return None
-    ranked, cues = rank_options(seventh_options(store, record.code), text)
+    ranked, cues = rank_options(record_seventh_options(store, record), text)
     if not ranked:
         return None
     best = ranked[0]

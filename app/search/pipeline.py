@@ -13,7 +13,7 @@ from app.search.abbreviations import AbbreviationTable
 from app.search.alias import AliasRetriever
 from app.search.bm25 import BM25Retriever
 from app.search.code_lookup import CodeLookupRetriever
-from app.search.completion import complete
+from app.search.completion import complete_record
 from app.search.confidence import FirstStageCalibration
 from app.search.explain import explain
 from app.search.fusion import FusionRetriever
@@ -190,7 +190,7 @@ class SearchPipeline:
                     matched_terms=explanation.words,
                     confidence=cand.confidence,
                     explanation=explanation,
-                    completion=None if record.valid else complete(self.store, record.code, text),
+                    completion=complete_record(self.store, record, text),
                 )
             )
         return results
