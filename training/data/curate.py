@@ -27,10 +27,12 @@ logger = logging.getLogger(__name__)
 Embed = Callable[[Sequence[str]], np.ndarray]
 
 #: Lower is more authoritative; unknown sources rank last.
-SOURCE_AUTHORITY = {"codiesp-train": 0, "catalog": 0, "gnuhealth": 1, "synthetic": 2}
+SOURCE_AUTHORITY = {
+    "codiesp-train": 0, "catalog": 0, "gnuhealth": 1, "synthetic": 2, "recipe": 2,
+}  # fmt: skip
 _LAST = max(SOURCE_AUTHORITY.values())
 #: Sources whose texts are translations or generated, not a catalog's or a coder's own.
-DERIVED_SOURCES = frozenset({"gnuhealth", "synthetic"})
+DERIVED_SOURCES = frozenset({"gnuhealth", "synthetic", "recipe"})
 
 EMPTY = "empty"
 TOO_SHORT = "too_short"
