@@ -37,7 +37,7 @@ from app.search.abbreviations import AbbreviationTable
 from training.data.card import CARD_JSON, CARD_MD, build_card, card_json, render_card_md
 from training.data.catalog_view import CatalogView
 from training.data.curate import CurationConfig, Embed, cap_per_code, curate
-from training.data.examples import Example, write_examples
+from training.data.examples import Example, read_examples, write_examples
 from training.data.files import atomic_text_writer
 from training.data.language import LanguageIdentifier
 from training.data.qualifiers import render
@@ -103,6 +103,7 @@ class BuildInputs:
     resources: Path | None = None
     embed: Embed | None = None
     identifier: LanguageIdentifier | None = None
+    mix: tuple[Path, ...] = ()
 
 
 def select_codes(
@@ -216,6 +217,13 @@ def _build(
     for name in config.generators:
         generator = make_generator(name, context)
         candidates += generator.generate(records, random.Random(f"{seed}/generator/{name}"))
+    for path in inputs.mix:
+        mixed = list(read_examples(path))
+        if leaked := sorted({e.source for e in mixed} & codiesp.HELD_OUT_SOURCES):
+            raise codiesp.LeakageError(f"{path}: rows from evaluation splits: {leaked}")
+        candidates += mixed
+        hashes[f"mix/{path.parent.name}/{path.name}"] = file_sha256(path)
+        notes.append(f"mixed in {len(mixed)} examples from {path}")
     done()
 
     done = _timed("curation", timings)
@@ -345,6 +353,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="ONNX query encoder bundle for semantic de-duplication",
     )
     parser.add_argument(
+        "--mix",
+        type=Path,
+        action="append",
+        default=[],
+        help="examples.jsonl of a recipe run to add before curation (repeatable)",
+    )
+    parser.add_argument(
         "--semantic-threshold",
         type=float,
         default=None,
@@ -367,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         use_gnuhealth=not args.no_gnuhealth,
         cache_dir=args.cache_dir,
         embed=load_encoder(args.encoder) if args.encoder else None,
+        mix=tuple(args.mix),
     )
     start = time.perf_counter()
     try:

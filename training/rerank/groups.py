@@ -13,11 +13,13 @@ extended code); a group never holds a code twice. Groups are deterministic for a
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.catalog.store import CodeRecord
 from app.search.normalize import strip_accents
@@ -56,6 +58,33 @@ class Group:
             "negatives": [{"code": c, "kind": k} for c, k in self.negatives],
             "source": self.source,
         }
+
+
+def read_groups(path: Path, known: Iterable[str]) -> list[Group]:
+    """Groups from a JSON Lines file of :meth:`Group.to_dict` objects (a recipe run's
+    ``groups.jsonl``); negatives outside ``known`` are dropped, as are groups left without
+    one or whose positive is unknown.
+
+    Raises:
+        ValueError: a line that is not such an object (the message gives the line).
+    """
+    codes = set(known)
+    groups = []
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                negatives = tuple(
+                    (n["code"], n["kind"]) for n in obj["negatives"] if n["code"] in codes
+                )
+                group = Group(obj["query"], obj["positive"], negatives, obj.get("source", ""))
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path}:{number}: not a group ({exc})") from exc
+            if group.positive in codes and group.negatives:
+                groups.append(group)
+    return groups
 
 
 def qualifier_key(title: str) -> str:

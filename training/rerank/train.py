@@ -26,8 +26,16 @@ from pathlib import Path
 from app.catalog.store import CatalogStore
 from app.search.passages import passage_text
 from training.config import with_overrides
+from training.data.sources.codiesp import HELD_OUT_SOURCES
 from training.loop import loss_summary, warmup_cosine
-from training.rerank.groups import NEGATIVE_KINDS, Group, NegativeMiner, Retrieve, build_groups
+from training.rerank.groups import (
+    NEGATIVE_KINDS,
+    Group,
+    NegativeMiner,
+    Retrieve,
+    build_groups,
+    read_groups,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +60,14 @@ class RerankConfig:
     seed: int = 13
 
 
-#: Sources that are evaluation data and must never reach a training group.
-HELD_OUT_SOURCES = frozenset({"codiesp-dev", "codiesp-test"})
-
 CONFIGS = {
     "small": RerankConfig(),
     "full": RerankConfig(
-        steps=4000, groups_per_batch=32, group_size=16, lr=3e-5, max_groups=30000,
+        steps=4000,
+        groups_per_batch=32,
+        group_size=16,
+        lr=3e-5,
+        max_groups=30000,
     ),
 }
 
@@ -84,9 +93,7 @@ def select_pairs(
 def load_rows(path: Path) -> list[tuple[str, str, str, str]]:
     """``(query, code, source, lang)`` from the data builder's JSONL."""
     with open(path, encoding="utf-8") as handle:
-        return [
-            (r["query"], r["code"], r["source"], r["lang"]) for r in map(json.loads, handle)
-        ]
+        return [(r["query"], r["code"], r["source"], r["lang"]) for r in map(json.loads, handle)]
 
 
 def group_card(groups: Sequence[Group], kinds: Sequence[str]) -> dict:
@@ -199,8 +206,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("build/reranker"))
     parser.add_argument("--base", type=Path, default=Path("build/pruned"))
     parser.add_argument("--config", choices=sorted(CONFIGS), default="small")
-    parser.add_argument("--kinds", default=",".join(NEGATIVE_KINDS),
-                        help="Negative kinds to use (ablations drop one).")
+    parser.add_argument(
+        "--kinds",
+        default=",".join(NEGATIVE_KINDS),
+        help="Negative kinds to use (ablations drop one).",
+    )
+    parser.add_argument(
+        "--groups",
+        type=Path,
+        action="append",
+        default=[],
+        help="groups.jsonl of a recipe run, added to the mined groups",
+    )
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
@@ -219,13 +236,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         groups = build_groups(
             pairs, miner, config.seed, config.group_size, retrieve, config.retrieve_k, kinds
         )
+        for path in args.groups:
+            extra = read_groups(path, miner.records)
+            if leaked := sorted({g.source for g in extra} & HELD_OUT_SOURCES):
+                parser.error(f"{path}: groups from evaluation splits: {', '.join(leaked)}")
+            log.info("adding %d groups from %s", len(extra), path)
+            groups += extra
         card = group_card(groups, kinds)
         log.info("groups: %s", json.dumps(card))
         summary = train(groups, args.out, args.base, store, config)
         store.close()
     (args.out / "groups_card.json").write_text(json.dumps(card, indent=2) + "\n")
-    log.info("done in %ss: loss %s -> %s", summary["seconds"], summary["loss_first"],
-             summary["loss_last"])
+    log.info(
+        "done in %ss: loss %s -> %s",
+        summary["seconds"],
+        summary["loss_first"],
+        summary["loss_last"],
+    )
     return 0
 
 

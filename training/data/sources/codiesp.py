@@ -16,6 +16,8 @@ from app.catalog.aliases import read_codiesp_mentions, resolve_code
 from training.data.examples import Example
 
 SOURCE = "codiesp-train"
+#: Sources that are evaluation data and must never reach training.
+HELD_OUT_SOURCES = frozenset({"codiesp-dev", "codiesp-test"})
 _HELD_OUT_NAME = re.compile(r"(?:^|[^a-z])(?:dev|test|val)", re.IGNORECASE)
 
 
