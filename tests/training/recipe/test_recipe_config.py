@@ -62,5 +62,7 @@ def test_generation_key_follows_what_decides_the_replies() -> None:
     assert base.generation_key() == parse_config("[run]\nseed = 1\n").generation_key()
     assert base.generation_key() != parse_config("[run]\nseed = 2\n").generation_key()
     # throughput settings and curation do not change the replies
-    same = parse_config("[run]\nseed = 1\n[backend]\nbatch_size = 99\n[curation]\nagreement = true\n")
+    same = parse_config(
+        "[run]\nseed = 1\n[backend]\nbatch_size = 99\n[curation]\nagreement = true\n"
+    )
     assert same.generation_key() == base.generation_key()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -12,10 +14,12 @@ from training.rerank.groups import (
     QUALIFIER,
     RETRIEVED,
     SIBLING,
+    Group,
     NegativeMiner,
     build_group,
     build_groups,
     qualifier_key,
+    read_groups,
 )
 
 
@@ -83,3 +87,16 @@ def test_groups_are_deterministic_per_seed(miner: NegativeMiner) -> None:
     assert first == build_groups(pairs, miner, seed=3)
     assert first != build_groups(pairs, miner, seed=4)
     assert first[0].to_dict()["negatives"][0].keys() == {"code", "kind"}
+
+
+def test_recipe_groups_are_read_back(miner: NegativeMiner, tmp_path: Path) -> None:
+    path = tmp_path / "groups.jsonl"
+    group = Group("fx cuello fémur dcho", "S72.001A",
+                  (("S72.002A", "flipped"), ("NOPE", "sibling")), "recipe")  # fmt: skip
+    orphan = Group("x", "S72.001A", (("NOPE", "sibling"),), "recipe")
+    path.write_text("\n".join(json.dumps(g.to_dict()) for g in (group, orphan)) + "\n\n")
+    (read,) = read_groups(path, miner.records)
+    assert read == Group(group.query, group.positive, (("S72.002A", "flipped"),), "recipe")
+    path.write_text('{"query": "x"}\n')
+    with pytest.raises(ValueError, match="groups.jsonl:1: not a group"):
+        read_groups(path, miner.records)
