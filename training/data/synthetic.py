@@ -2,9 +2,10 @@
 language model.
 
 A generator has a ``name`` and ``generate(records, rng)`` yielding :class:`Example` s for
-the given catalog records; generators are created by name from a registry, so a later
-backend (an on-premises LLM, issue 7) plugs in with ``@register_generator("llm")`` and is
-selected from the build config. The built-in generators:
+the given catalog records; generators are created by name from a registry and selected
+from the build config. Language-model text comes from :mod:`training.recipe` instead (its
+deterministic backend reuses :class:`TemplateGenerator`), mixed in with ``--mix``. The
+built-in generators:
 
 * ``templates``: from each code's Spanish text (its own title, or its category's title
   plus Spanish qualifiers, :mod:`training.data.qualifiers`): the qualified text itself,

@@ -16,6 +16,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -37,7 +38,7 @@ RECIPE_REASONS = (EQUALS_TITLE, REVIEWER_REJECTED, DISAGREEMENT)
 FLIPPED = "flipped"
 
 
-class Encoder:
+class Encoder(Protocol):
     """What curation needs of the runtime encoder (``app.search.encoder.TextEncoder``)."""
 
     def encode(self, texts: Sequence[str], kind: str = "query") -> np.ndarray: ...

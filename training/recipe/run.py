@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from app.catalog.default import build_default_catalog
+from app.catalog.spanish import default_cie_zip
 from app.catalog.store import CatalogStore
+from app.catalog.tabular import default_tabular_path
 from app.integrity import file_sha256
 from training.data.card import CARD_JSON, CARD_MD, build_card, card_json, render_card_md
 from training.data.catalog_view import CatalogView
@@ -264,17 +266,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             from app.search.encoder import TextEncoder
 
             encoder = TextEncoder(args.encoder)
+        inputs = {"recipe.toml": file_sha256(args.config)}
         with tempfile.TemporaryDirectory(prefix="cielo-recipe-") as tmp:
             catalog = args.catalog
             if catalog is None:
                 catalog = Path(tmp) / "catalog.db"
                 build_default_catalog(catalog, alias_splits=("train",))
+                inputs[default_tabular_path().name] = file_sha256(default_tabular_path())
+                inputs[default_cie_zip().name] = file_sha256(default_cie_zip())
+            else:
+                inputs[catalog.name] = file_sha256(catalog)
             store = CatalogStore(catalog)
             try:
                 card = run(args.out, config, store, encoder=encoder, rejections=args.rejections,
                            retry_failed=args.retry_failed, max_tasks=args.max_tasks,
-                           progress=not args.no_progress,
-                           inputs={"recipe.toml": file_sha256(args.config)})  # fmt: skip
+                           progress=not args.no_progress, inputs=inputs)  # fmt: skip
             finally:
                 store.close()
     except (ConfigError, RunError, review.ReviewError, ValueError, FileNotFoundError) as exc:
