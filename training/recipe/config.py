@@ -72,6 +72,8 @@ class BackendConfig:
     Attributes:
         kind: ``deterministic``, ``transformers`` or ``endpoint``.
         model_dir: (transformers) a local model folder (weights, tokenizer, config).
+        gguf_file: (transformers) a GGUF file inside ``model_dir`` (llama.cpp's format),
+            dequantised on load; needs the ``gguf`` and ``accelerate`` packages.
         device: (transformers) ``auto`` (CUDA when torch sees it), ``cuda`` or ``cpu``.
         dtype: (transformers) ``auto`` (bf16 on CUDA, fp32 on CPU), ``bfloat16``,
             ``float16`` or ``float32``.
@@ -93,6 +95,7 @@ class BackendConfig:
 
     kind: str = "deterministic"
     model_dir: str = ""
+    gguf_file: str = ""
     device: str = "auto"
     dtype: str = "auto"
     batch_size: int = 8

@@ -1,6 +1,6 @@
 """A local causal LM from a folder (transformers): batched generation, on the GPU in bf16
 when torch sees one, else on the CPU in fp32. Nothing is downloaded: ``model_dir`` must hold
-the weights, the config and the tokenizer."""
+the weights, the config and the tokenizer, or a GGUF file (``gguf_file``) with all three."""
 
 from __future__ import annotations
 
@@ -45,12 +45,13 @@ class TransformersBackend:
         if dtype_name == "auto":
             dtype_name = "bfloat16" if self.device.startswith("cuda") else "float32"
         self.dtype = getattr(torch, dtype_name)
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        gguf = {"gguf_file": config.gguf_file} if config.gguf_file else {}
+        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True, **gguf)
         self.tokenizer.padding_side = "left"  # decoder-only: pad on the left to batch
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(
-            path, local_files_only=True, dtype=self.dtype
+            path, local_files_only=True, dtype=self.dtype, **gguf
         ).to(self.device)
         self.model.eval()
         self.torch = torch
@@ -60,6 +61,7 @@ class TransformersBackend:
         return {
             "kind": self.name,
             "model_dir": str(self.config.model_dir),
+            "gguf_file": self.config.gguf_file or None,
             "architecture": type(self.model).__name__,
             "parameters": sum(p.numel() for p in self.model.parameters()),
             "device": self.device,
