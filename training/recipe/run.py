@@ -38,7 +38,13 @@ from training.recipe import review
 from training.recipe.backends import make_backend
 from training.recipe.checkpoint import OK, Checkpoint
 from training.recipe.config import ConfigError, RecipeConfig, load_config
-from training.recipe.curation import RECIPE_REASONS, candidates_of, curate_recipe, rejected_feedback
+from training.recipe.curation import (
+    RECIPE_REASONS,
+    Encoder,
+    candidates_of,
+    curate_recipe,
+    rejected_feedback,
+)
 from training.recipe.generate import generate
 from training.recipe.grounding import ground, select_codes
 from training.recipe.prompts import PROMPT_VERSION, build_tasks
@@ -79,7 +85,7 @@ def run(
     config: RecipeConfig,
     store: CatalogStore,
     *,
-    encoder: Any = None,
+    encoder: Encoder | None = None,
     rejections: Sequence[Path] = (),
     retry_failed: bool = False,
     max_tasks: int | None = None,
