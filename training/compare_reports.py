@@ -34,7 +34,7 @@ def read_metrics(folder: Path) -> dict[str, dict[str, float]]:
         if "metrics" in report:  # a retrieval report (documents/ has another shape)
             found[path.parent.name] = report["metrics"]
     if not found:
-        raise FileNotFoundError(f"{folder}: no */metrics.json")
+        raise FileNotFoundError(f"{folder}: no retrieval */metrics.json")
     return found
 
 
