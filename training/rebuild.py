@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.data.files import atomic_text_writer
+
 log = logging.getLogger(__name__)
 
 STEPS = (
@@ -178,10 +180,8 @@ class RebuildState:
 
     def save(self, path: Path) -> None:
         """Write the state (atomically)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"recipe": self.recipe, "done": self.done}, indent=2) + "\n")
-        os.replace(tmp, path)
+        with atomic_text_writer(path) as fh:
+            fh.write(json.dumps({"recipe": self.recipe, "done": self.done}, indent=2) + "\n")
 
 
 def gpu_name() -> str:

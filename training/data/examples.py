@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from training.data.files import atomic_text_writer
+from training.data.files import atomic_text_writer, json_lines
 
 #: Field order in every JSON line (stable, so files diff and hash cleanly).
 FIELDS = ("query", "code", "lang", "source", "style")
@@ -69,14 +69,7 @@ def read_examples(path: Path) -> Iterator[Example]:
     Example: ``next(read_examples(Path("out/examples.jsonl"))).code``
     """
     names = {f.name for f in fields(Example)}
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not JSON ({exc})") from exc
-            if not isinstance(obj, dict) or set(obj) != names:
-                raise ValueError(f"{path}:{number}: expected keys {', '.join(FIELDS)}")
-            yield Example(**{k: str(obj[k]) for k in FIELDS})
+    for number, obj in json_lines(path):
+        if not isinstance(obj, dict) or set(obj) != names:
+            raise ValueError(f"{path}:{number}: expected keys {', '.join(FIELDS)}")
+        yield Example(**{k: str(obj[k]) for k in FIELDS})

@@ -1,13 +1,15 @@
-"""File helpers for the data builder: atomic text writes (hashes: ``file_sha256``)."""
+"""File helpers for the data builder: atomic text writes and JSON Lines reading (hashes:
+``file_sha256``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 
 @contextmanager
@@ -26,3 +28,21 @@ def atomic_text_writer(path: Path) -> Iterator[TextIO]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """``(line number, value)`` for each non-blank line of a UTF-8 JSON Lines file.
+
+    Raises:
+        ValueError: a line is not JSON (the message gives the file and line).
+
+    Example: ``for number, obj in json_lines(Path("out/examples.jsonl")): ...``
+    """
+    with path.open(encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not JSON ({exc})") from exc

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from training.data.files import atomic_text_writer
+
 logger = logging.getLogger(__name__)
 
 OK, FAILED = "ok", "failed"
@@ -81,9 +83,7 @@ class Checkpoint:
 
     def append(self, results: Iterable[TaskResult]) -> None:
         """Append results and fsync (a crash after this keeps them)."""
-        lines = "".join(
-            json.dumps(asdict(r), ensure_ascii=False, separators=(",", ":")) + "\n" for r in results
-        )
+        lines = _lines(results)
         if not lines:
             return
         with self.path.open("a", encoding="utf-8") as fh:
@@ -93,8 +93,11 @@ class Checkpoint:
 
     def rewrite(self, results: Iterable[TaskResult]) -> None:
         """Replace the file's contents (dropping results of tasks no longer planned)."""
-        tmp = self.path.with_suffix(".tmp")
-        tmp.unlink(missing_ok=True)
-        Checkpoint(tmp).append(results)
-        tmp.touch()
-        os.replace(tmp, self.path)
+        with atomic_text_writer(self.path) as fh:
+            fh.write(_lines(results))
+
+
+def _lines(results: Iterable[TaskResult]) -> str:
+    return "".join(
+        json.dumps(asdict(r), ensure_ascii=False, separators=(",", ":")) + "\n" for r in results
+    )

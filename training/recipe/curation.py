@@ -15,6 +15,7 @@ from __future__ import annotations
 import random
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -105,9 +106,9 @@ def agreement_ranks(
 ) -> list[int]:
     """Rank (1 = best) of each mention's code among its task's code and siblings, by the
     encoder's cosine between the mention (query) and the codes' titles (passages)."""
-    codes = sorted({c for cand in candidates for c in _pool(cand)})
     if not candidates:
         return []
+    codes = sorted({c for cand in candidates for c in _pool(cand)})
     index = {code: i for i, code in enumerate(codes)}
     passages = encoder.encode([titles[c] for c in codes], kind="passage")
     queries = encoder.encode([c.example.query for c in candidates], kind="query")
@@ -132,7 +133,7 @@ def curate_recipe(
     miner: NegativeMiner,
     seed: int,
     *,
-    rejected: set[tuple[str, str]] = frozenset(),  # type: ignore[assignment]
+    rejected: AbstractSet[tuple[str, str]] = frozenset(),
     encoder: Encoder | None = None,
     identifier: LanguageIdentifier | None = None,
     titles: Mapping[str, str] | None = None,

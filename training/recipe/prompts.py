@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import jsonschema
@@ -94,7 +95,7 @@ class Task:
     negatives: int
     avoid: tuple[str, ...] = field(default=())
 
-    @property
+    @cached_property
     def id(self) -> str:
         """Stable id of the request: code, language and the exact prompt."""
         text = json.dumps([PROMPT_VERSION, self.context.code, self.language, self.messages()])

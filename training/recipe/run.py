@@ -111,9 +111,12 @@ def run(
         reviewed += total
         hashes[f"rejections/{path.name}"] = file_sha256(path)
     backend = make_backend(config.backend, view)
-    tasks = build_tasks(contexts, rc, rc.languages, rejected_feedback(rejected_rows))
-    unsupported = Counter(t.language for t in tasks if not backend.supports(t))
-    tasks = [t for t in tasks if backend.supports(t)]
+    tasks, unsupported = [], Counter()
+    for task in build_tasks(contexts, rc, rc.languages, rejected_feedback(rejected_rows)):
+        if backend.supports(task):
+            tasks.append(task)
+        else:
+            unsupported[task.language] += 1
     if max_tasks is not None:
         tasks = tasks[:max_tasks]
     timings["plan"] = round(time.perf_counter() - start, 1)

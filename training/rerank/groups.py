@@ -13,7 +13,6 @@ extended code); a group never holds a code twice. Groups are deterministic for a
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections import defaultdict
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from app.catalog.store import CodeRecord
 from app.search.normalize import strip_accents
+from training.data.files import json_lines
 
 SIBLING, QUALIFIER, RETRIEVED = "sibling", "qualifier", "retrieved"
 NEGATIVE_KINDS = (SIBLING, QUALIFIER, RETRIEVED)
@@ -70,20 +70,15 @@ def read_groups(path: Path, known: Iterable[str]) -> list[Group]:
     """
     codes = set(known)
     groups = []
-    with path.open(encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                negatives = tuple(
-                    (n["code"], n["kind"]) for n in obj["negatives"] if n["code"] in codes
-                )
-                group = Group(obj["query"], obj["positive"], negatives, obj.get("source", ""))
-            except (json.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{number}: not a group ({exc})") from exc
-            if group.positive in codes and group.negatives:
-                groups.append(group)
+    for number, obj in json_lines(path):
+        try:
+            pairs = ((n["code"], n["kind"]) for n in obj["negatives"])
+            negatives = tuple((code, kind) for code, kind in pairs if code in codes)
+            group = Group(obj["query"], obj["positive"], negatives, obj.get("source", ""))
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{number}: not a group ({exc})") from exc
+        if group.positive in codes and group.negatives:
+            groups.append(group)
     return groups
 
 
