@@ -7,9 +7,9 @@ the two best codes are siblings, the words that distinguish them (:func:`differe
 Words are compared after case and accent folding (as :mod:`app.search.normalize` does) with
 a light stemming rule (:func:`word_forms`): a plural ``-s``/``-es`` and then a final gender
 vowel (``-o``, ``-a``, ``-e``) may be dropped, so ``fracturas``, ``fractura`` and ``fracture``
-share the form ``fractur`` and ``derecho`` matches ``derecha``. A short bilingual list of
-qualifiers (laterality, episode, acuity, severity, complication) also matches across
-languages: the query word ``derecho`` matches ``right`` in an English title.
+share the form ``fractur`` and ``derecho`` matches ``derecha``. The bilingual qualifier
+vocabulary (:mod:`app.search.qualifiers`) also matches across languages: the query word
+``derecho`` matches ``right`` in an English title.
 """
 
 from __future__ import annotations
@@ -22,36 +22,15 @@ from typing import NamedTuple
 
 from app.catalog.store import CatalogStore, CodeRecord
 from app.search.normalize import normalize_text, tokenize
+from app.search.qualifiers import aspect_of, concept_of, word_forms
 from app.search.query import STOP_WORDS, content_tokens
 from app.search.types import Query
 
 #: Where a query word can match, in the order matches are reported.
 FIELDS = ("title_es", "title_en", "inclusion", "alias")
 #: What can distinguish two sibling codes, in order of precedence.
-ASPECTS = ("laterality", "episode", "acuity", "complication", "severity", "other")
-
-#: Qualifier concepts: their aspect and their folded words in English and Spanish.
-QUALIFIERS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "right": ("laterality", ("right", "derecho", "derecha")),
-    "left": ("laterality", ("left", "izquierdo", "izquierda")),
-    "bilateral": ("laterality", ("bilateral", "bilaterales")),
-    "initial": ("episode", ("initial", "inicial")),
-    "subsequent": ("episode", ("subsequent", "sucesivo", "sucesiva")),
-    "sequela": ("episode", ("sequela", "sequelae", "secuela")),
-    "acute": ("acuity", ("acute", "agudo", "aguda")),
-    "subacute": ("acuity", ("subacute", "subagudo", "subaguda")),
-    "chronic": ("acuity", ("chronic", "cronico", "cronica")),
-    "complicated": (
-        "complication",
-        ("complication", "complicated", "complicacion", "complicado", "complicada"),
-    ),
-    "uncomplicated": ("complication", ("uncomplicated",)),
-    "with": ("complication", ("with", "con")),
-    "without": ("complication", ("without", "sin")),
-    "mild": ("severity", ("mild", "leve")),
-    "moderate": ("severity", ("moderate", "moderado", "moderada")),
-    "severe": ("severity", ("severe", "severo", "severa", "grave")),
-}
+ASPECTS = ("laterality", "episode", "acuity", "complication", "severity", "fracture",
+           "displacement", "other")
 
 # "with"/"without" alone are weak evidence of a complication ("with routine healing"), and
 # none at all before a "not specified" word ("sin otra especificación").
@@ -162,35 +141,7 @@ class Explanation:
         }
 
 
-@lru_cache(maxsize=16384)
-def word_forms(word: str) -> frozenset[str]:
-    """The forms a folded word matches by: itself, without a plural ending, without a final
-    gender vowel. Two words match when their forms intersect.
 
-    Example: ``word_forms("fracturas") == {"fracturas", "fractura", "fractur"}``
-    """
-    forms = {word}
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        forms.add(word[:-1])
-        if len(word) > 4 and word.endswith("es"):
-            forms.add(word[:-2])
-    for form in list(forms):
-        # short words keep their vowel: "cono" must not become "con"
-        if len(form) > 4 and form[-1] in "aoe":
-            forms.add(form[:-1])
-    return frozenset(forms)
-
-
-_CONCEPTS: dict[str, str] = {
-    form: concept
-    for concept, (_, words) in QUALIFIERS.items()
-    for word in words
-    for form in word_forms(word)
-}
-
-
-def _concept(folded: str) -> str | None:
-    return next((_CONCEPTS[f] for f in word_forms(folded) if f in _CONCEPTS), None)
 
 
 def _fold(word: str) -> str:
@@ -209,7 +160,7 @@ class _Terms:
         for written, folded in self.words:
             for form in word_forms(folded):
                 self.by_form.setdefault(form, written)
-            concept = _concept(folded)
+            concept = concept_of(folded)
             if concept:
                 self.by_concept.setdefault(concept, written)
 
@@ -218,7 +169,7 @@ class _Terms:
         for form in word_forms(word):
             if form in self.by_form:
                 return self.by_form[form]
-        concept = _concept(word)
+        concept = concept_of(word)
         if concept in self.by_concept:
             return self.by_concept[concept]
         if prefix:
@@ -226,8 +177,9 @@ class _Terms:
         return None
 
 
-@lru_cache(maxsize=4096)
-def _terms(text: str) -> _Terms:
+@lru_cache(maxsize=65536)
+def text_terms(text: str) -> _Terms:
+    """The words of ``text`` by form and qualifier concept (cached: titles repeat)."""
     # titles of the shown codes repeat from one keystroke to the next
     return _Terms(text)
 
@@ -246,7 +198,7 @@ def _query_words(query: Query) -> tuple[list[str], dict[str, str], set[str]]:
     return words, via, abbreviations
 
 
-def _inclusion_terms(store: CatalogStore, codes: Sequence[str]) -> dict[str, list[str]]:
+def inclusion_terms(store: CatalogStore, codes: Sequence[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     codes = list(dict.fromkeys(codes))
     for start in range(0, len(codes), 500):
@@ -291,7 +243,7 @@ def _matches(
     for field, field_texts in texts:
         hits = []
         for text in field_texts:
-            terms = _terms(text)
+            terms = text_terms(text)
             found = {w: t for w in words if (t := terms.find(w, prefix=w == last))}
             if found:
                 hits.append((text, found))
@@ -336,7 +288,7 @@ def explain(
     codes = [code for code, _ in results]
     if records is None:
         records = store.get_many(codes)
-    inclusions = _inclusion_terms(store, [c for c in codes if c in records])
+    inclusions = inclusion_terms(store, [c for c in codes if c in records])
     words, via, abbreviations = _query_words(query)
     tokens = tokenize(query.expanded)
     last = tokens[-1] if prefix_last and tokens and len(tokens[-1]) >= 3 else None
@@ -391,7 +343,7 @@ def _title_words(title: str) -> tuple[_Word, ...]:
     raw = [(w, f) for w in _TEXT_WORD_RE.findall(title) if (f := _fold(w))]
     words = []
     for i, (written, folded) in enumerate(raw):
-        concept = _concept(folded)
+        concept = concept_of(folded)
         kind = "weak" if concept in _WEAK else "stop" if folded in STOP_WORDS else "content"
         if kind == "weak":
             after = next((f for _, f in raw[i + 1 :] if f not in STOP_WORDS), "")
@@ -430,7 +382,7 @@ def _unshared(words: Sequence[_Word], other: Sequence[_Word]) -> tuple[list[str]
 
 def _aspects(words: Sequence[_Word]) -> tuple[str, ...]:
     found = {
-        "severity" if w.concept == "stage" else QUALIFIERS[w.concept][0]
+        "severity" if w.concept == "stage" else aspect_of(w.concept)
         for w in words
         if w.concept and w.concept not in _WEAK
     }

@@ -69,24 +69,15 @@ class PipelineConfig:
         }
 
 
-def build_retriever(
+def first_stage_members(
     store: CatalogStore, config: PipelineConfig, dense: DenseRetriever | None = None
-) -> Retriever:
-    """The first-stage retriever a configuration describes.
-
-    Members, fused with weighted RRF when there are several: exact aliases (when
-    ``config.aliases``), BM25 (``bm25``, ``hybrid``) and ``dense`` (``dense``, ``hybrid``).
-
-    Args:
-        store: the catalog.
-        config: what to assemble.
-        dense: the dense stage (``app.search.bundle.load_dense``); hybrid without it is
-            aliases + BM25.
+) -> list[tuple[Retriever, float]]:
+    """The first stage's ``(retriever, RRF weight)`` members a configuration describes:
+    exact aliases (when ``config.aliases``), BM25 (``bm25``, ``hybrid``) and ``dense``
+    (``dense``, ``hybrid``).
 
     Raises:
         ValueError: unknown ``config.retriever``, or ``"dense"`` without ``dense``.
-
-    Example: ``build_retriever(store, PipelineConfig(aliases=False)).name == "bm25"``
     """
     if config.retriever not in RETRIEVERS:
         raise ValueError(f"retriever must be one of {RETRIEVERS}, not {config.retriever!r}")
@@ -101,6 +92,27 @@ def build_retriever(
         members.append((bm25, 1.0))
     if dense is not None and config.retriever != "bm25":
         members.append((dense, config.dense_weight))
+    return members
+
+
+def build_retriever(
+    store: CatalogStore, config: PipelineConfig, dense: DenseRetriever | None = None
+) -> Retriever:
+    """The first-stage retriever a configuration describes: its members
+    (:func:`first_stage_members`), fused with weighted RRF when there are several.
+
+    Args:
+        store: the catalog.
+        config: what to assemble.
+        dense: the dense stage (``app.search.bundle.load_dense``); hybrid without it is
+            aliases + BM25.
+
+    Raises:
+        ValueError: unknown ``config.retriever``, or ``"dense"`` without ``dense``.
+
+    Example: ``build_retriever(store, PipelineConfig(aliases=False)).name == "bm25"``
+    """
+    members = first_stage_members(store, config, dense)
     if len(members) == 1:
         return members[0][0]
     return FusionRetriever(members)

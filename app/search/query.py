@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.codes import parse_typed_code
 from app.search.abbreviations import AbbreviationTable
 from app.search.normalize import normalize_text, tokenize
+from app.search.qualifiers import read_qualifiers
 from app.search.types import Query
 
 #: Longer input is cut here (a pasted note belongs in document mode, not the search box).
@@ -114,11 +115,14 @@ def analyze_query(text: str, abbreviations: AbbreviationTable | None = None) -> 
     text = text[:MAX_QUERY_CHARS].strip()
     expansions = tuple(abbreviations.find(text)) if abbreviations is not None else ()
     expanded_raw = abbreviations.expand(text) if expansions and abbreviations else text
+    normalized, expanded = normalize_text(text), normalize_text(expanded_raw)
     return Query(
         text=text,
-        normalized=normalize_text(text),
-        expanded=normalize_text(expanded_raw),
+        normalized=normalized,
+        expanded=expanded,
         code=parse_typed_code(text),
         expansions=expansions,
         truncated=truncated,
+        tokens=tuple(dict.fromkeys(content_tokens(expanded) + content_tokens(normalized))),
+        qualifiers=read_qualifiers(tokenize(expanded)),
     )

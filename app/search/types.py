@@ -23,7 +23,9 @@ class Query:
     """A query after understanding: normalised, typed code detected, abbreviations expanded.
 
     ``text`` is what the user typed (capped at ``MAX_QUERY_CHARS``); ``expanded`` is the
-    normalised text with abbreviations replaced by their first expansion.
+    normalised text with abbreviations replaced by their first expansion; ``tokens`` are the
+    content words of ``expanded`` and of ``normalized`` (expansion first, no stop words);
+    ``qualifiers`` the concepts they state (:mod:`app.search.qualifiers`).
     """
 
     text: str
@@ -32,6 +34,8 @@ class Query:
     code: str | None = None
     expansions: tuple[Expansion, ...] = ()
     truncated: bool = False
+    tokens: tuple[str, ...] = ()
+    qualifiers: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

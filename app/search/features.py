@@ -1,0 +1,212 @@
+"""Features of each (query, candidate) pair, the learned ranker's input.
+
+One row per pool entry (:mod:`app.search.candidates`), columns named by :data:`FEATURES`.
+Groups (for ablations, :data:`GROUPS`): what each retriever said, the code prior from coded
+corpora, how well the code's texts cover the query and the query its title, whether the
+query's head word is found, qualifier agreement and conflict, validity and specificity, and
+the votes of the candidates sharing its category.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.catalog.store import CatalogStore, CodeRecord
+from app.codes import strip_dot
+from app.search.candidates import CandidateSpace, PoolEntry, title_qualifiers
+from app.search.explain import inclusion_terms, text_terms
+from app.search.qualifiers import agreement
+from app.search.query import STOP_WORDS, content_tokens
+from app.search.types import Candidate, Query
+
+#: Feature columns by group, in matrix order.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "retrievers": (
+        "fused_score", "fused_rank", "own_retrieved", "n_members",
+        "alias_share", "alias_rank", "bm25_score", "bm25_rel", "bm25_rank",
+        "dense_score", "dense_gap", "dense_rank",
+    ),
+    "prior": ("prior_code", "prior_category", "prior_chapter", "alias_count"),
+    "coverage": (
+        "n_words", "cover_es", "cover_en", "cover_inclusion", "cover_alias", "cover_any",
+        "title_es_covered", "title_en_covered",
+    ),
+    "head": ("head_title", "head_any"),
+    "qualifiers": ("q_agree", "q_conflict", "q_missing", "code_qualifiers"),
+    "specificity": (
+        "valid", "depth", "via_completion", "via_descendant", "unspecified", "other",
+    ),
+    "votes": ("category_votes", "category_score", "category_rank", "origin_rank"),
+}
+FEATURES: tuple[str, ...] = tuple(f for group in GROUPS.values() for f in group)
+_INDEX = {name: i for i, name in enumerate(FEATURES)}
+_MISSING_RANK = math.log1p(101)
+_VOTE_DEPTH = 20
+
+
+@dataclass(frozen=True)
+class CodePrior:
+    """How often coded corpora used each code, category and chapter (alias counts)."""
+
+    codes: Counter
+    categories: Counter
+    chapters: Counter
+    aliases: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def from_store(cls, store: CatalogStore, sources: tuple[str, ...] | None) -> CodePrior:
+        """Counts from the store's aliases of ``sources`` (None: all)."""
+        sql = "SELECT a.code, a.text, a.count, c.chapter FROM aliases a JOIN codes c USING (code)"
+        params: tuple = ()
+        if sources is not None:
+            sql += f" WHERE a.source IN ({','.join('?' * len(sources))})"
+            params = tuple(sources)
+        codes: Counter = Counter()
+        categories: Counter = Counter()
+        chapters: Counter = Counter()
+        aliases: dict[str, list[str]] = defaultdict(list)
+        for code, text, count, chapter in store.query(sql, params):
+            codes[code] += count
+            categories[code[:3]] += count
+            chapters[chapter] += count
+            aliases[code].append(text)
+        return cls(codes, categories, chapters, {c: tuple(t) for c, t in aliases.items()})
+
+
+def _rank_map(found: Sequence[Candidate]) -> dict[str, tuple[int, float]]:
+    return {c.code: (rank, c.score) for rank, c in enumerate(found, 1)}
+
+
+def _coverage(words: Sequence[str], texts: Sequence[str]) -> float:
+    if not words or not texts:
+        return 0.0
+    terms = [text_terms(t) for t in texts]
+    return sum(any(t.find(w) for t in terms) for w in words) / len(words)
+
+
+def _covered(title: str | None, words: Sequence[str]) -> float:
+    """Share of a title's content words that the query has (by form or concept)."""
+    if not title:
+        return 0.0
+    own = [w for w in content_tokens(title) if w not in STOP_WORDS]
+    if not own:
+        return 0.0
+    query_terms = text_terms(" ".join(words))
+    return sum(bool(query_terms.find(w)) for w in own) / len(own)
+
+
+class FeatureExtractor:
+    """Rows of :data:`FEATURES` for a :class:`CandidateSpace`.
+
+    Args:
+        store: the catalog.
+        prior: alias counts (built from ``store`` with all sources when None).
+    """
+
+    def __init__(self, store: CatalogStore, prior: CodePrior | None = None):
+        self.store = store
+        self.prior = prior if prior is not None else CodePrior.from_store(store, None)
+
+    def matrix(self, query: Query, space: CandidateSpace) -> np.ndarray:
+        """One row per pool entry, in pool order (float32)."""
+        pool = space.pool
+        rows = np.zeros((len(pool), len(FEATURES)), dtype=np.float32)
+        if not pool:
+            return rows
+        words = content_tokens(query.expanded)
+        head = words[0] if words else None
+        fused = _rank_map(space.fused)
+        members = {name: _rank_map(found) for name, found in space.members.items()}
+        best = {
+            name: max((c.score for c in found), default=0.0)
+            for name, found in space.members.items()
+        }
+        inclusions = inclusion_terms(self.store, [e.code for e in pool])
+        votes, category_score = Counter(), Counter()
+        for cand in space.fused[:_VOTE_DEPTH]:
+            votes[cand.code[:3]] += 1
+            category_score[cand.code[:3]] += cand.score * 60
+        category_order = {c: i for i, (c, _) in enumerate(category_score.most_common(), 1)}
+        for i, entry in enumerate(pool):
+            rows[i] = self._row(
+                query, entry, words, head, fused, members, best, inclusions.get(entry.code, []),
+                votes, category_score, category_order,
+            )
+        return rows
+
+    def _row(
+        self, query: Query, entry: PoolEntry, words: list[str], head: str | None,
+        fused: dict, members: dict, best: dict, inclusions: list[str],
+        votes: Counter, category_score: Counter, category_order: dict,
+    ) -> list[float]:
+        record: CodeRecord = entry.record
+        code = entry.code
+        key = code if code in fused else entry.origin
+        values = dict.fromkeys(FEATURES, 0.0)
+        rank, score = fused.get(key, (None, 0.0))
+        values["fused_score"] = score * 60
+        values["fused_rank"] = math.log1p(rank) if rank else _MISSING_RANK
+        values["origin_rank"] = values["fused_rank"]
+        values["own_retrieved"] = float(code in fused)
+        found_by = [name for name, ranks in members.items() if key in ranks]
+        values["n_members"] = len(found_by)
+        alias = members.get("alias", {}).get(key)
+        values["alias_share"] = alias[1] if alias else 0.0
+        values["alias_rank"] = math.log1p(alias[0]) if alias else _MISSING_RANK
+        bm25 = members.get("bm25", {}).get(key)
+        values["bm25_score"] = bm25[1] if bm25 else 0.0
+        values["bm25_rel"] = bm25[1] / best["bm25"] if bm25 and best.get("bm25") else 0.0
+        values["bm25_rank"] = math.log1p(bm25[0]) if bm25 else _MISSING_RANK
+        dense = members.get("dense", {}).get(key)
+        values["dense_score"] = dense[1] if dense else 0.0
+        values["dense_gap"] = best["dense"] - dense[1] if dense else 1.0
+        values["dense_rank"] = math.log1p(dense[0]) if dense else _MISSING_RANK
+
+        prior = self.prior
+        values["prior_code"] = math.log1p(prior.codes.get(code, 0))
+        values["prior_category"] = math.log1p(prior.categories.get(code[:3], 0))
+        values["prior_chapter"] = math.log1p(prior.chapters.get(record.chapter, 0))
+        aliases = prior.aliases.get(code, ())
+        values["alias_count"] = math.log1p(len(aliases))
+
+        titles = [t for t in (record.title_es, record.title_en) if t]
+        values["n_words"] = len(words)
+        values["cover_es"] = _coverage(words, [record.title_es] if record.title_es else [])
+        values["cover_en"] = _coverage(words, [record.title_en])
+        values["cover_inclusion"] = _coverage(words, inclusions)
+        values["cover_alias"] = _coverage(words, aliases[:20])
+        values["cover_any"] = _coverage(words, [*titles, *inclusions, *aliases[:20]])
+        values["title_es_covered"] = _covered(record.title_es, words)
+        values["title_en_covered"] = _covered(record.title_en, words)
+        if head:
+            values["head_title"] = _coverage([head], [*titles, *inclusions])
+            values["head_any"] = max(values["head_title"], _coverage([head], aliases[:20]))
+
+        code_concepts = title_qualifiers(record.title_en)
+        agree, conflict, missing = agreement(query.qualifiers, code_concepts)
+        values["q_agree"], values["q_conflict"], values["q_missing"] = agree, conflict, missing
+        values["code_qualifiers"] = len(code_concepts)
+
+        title = record.title_en.lower()
+        values["valid"] = float(record.valid)
+        values["depth"] = len(strip_dot(code))
+        values["via_completion"] = float(entry.via == "completion")
+        values["via_descendant"] = float(entry.via == "descendant")
+        values["unspecified"] = float("unspecified" in title)
+        values["other"] = float(title.startswith("other") or " other " in title)
+
+        category = code[:3]
+        values["category_votes"] = votes.get(category, 0)
+        values["category_score"] = category_score.get(category, 0.0)
+        values["category_rank"] = math.log1p(category_order.get(category, 50))
+        return [values[f] for f in FEATURES]
+
+
+def feature_index(name: str) -> int:
+    """The column of a feature. Example: ``feature_index(FEATURES[0]) == 0``"""
+    return _INDEX[name]
