@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.atomic import atomic_text_writer
 from app.errors import ResourcesTampered
 from app.paths import resources_dir
 
@@ -93,9 +94,8 @@ def write_manifest(root: Path, extra: dict) -> dict:
     manifest = {**hash_resources(root), **{k: v for k, v in extra.items()
                                            if k not in ("files", "sizes")}}
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-    tmp = root / f".{MANIFEST_FILE}.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(root / MANIFEST_FILE)
+    with atomic_text_writer(root / MANIFEST_FILE) as fh:
+        fh.write(text)
     return manifest
 
 

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.data.files import atomic_text_writer
+from app.atomic import atomic_text_writer
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from app.catalog.spanish import SOURCE_ANCESTOR, SOURCE_EDITION
 from app.catalog.tabular import parse_tabular
 from app.codes import format_code, is_code_syntax, strip_dot
 from app.errors import CatalogSourceError, ImportValidationError
+from app.textio import read_text_file
 
 _HEADER_WORDS = {"code", "codigo", "código", "cod", "cie10", "icd10", "icd-10-code"}
 
@@ -32,28 +33,20 @@ class EditionRow:
     title_en: str | None
 
 
-def read_code_list(path: Path, encoding: str = "utf-8") -> list[EditionRow]:
-    """Read and validate a TSV/CSV code list.
+def read_code_list(path: Path, encoding: str | None = None) -> list[EditionRow]:
+    """Read and validate a TSV/CSV code list (decoded as ``app.textio`` reads every file:
+    a byte-order mark, else ``encoding``, else UTF-8).
 
     The delimiter is a tab when the first line has one, else a comma (or a semicolon when
     the first line has no comma). A first line whose first cell is not a code is a header.
 
     Raises:
+        TextFileError: the file does not decode or is not text (file, line, byte offset).
         ImportValidationError: with ``(line, message)`` for every problem found.
 
     Example: ``rows = read_code_list(Path("codiesp-D_codes.tsv"))``
     """
-    raw = path.read_bytes()
-    try:
-        is_utf8 = encoding.lower().replace("_", "-") in ("utf-8", "utf8")
-        text = raw.decode("utf-8-sig" if is_utf8 else encoding)
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ImportValidationError(
-            str(path),
-            [(line, f"not valid {encoding} ({exc.reason}); pass --encoding latin-1 if the "
-                    "file is in Latin-1/Windows-1252")],
-        ) from exc
+    text = read_text_file(path, encoding)
     first = text.split("\n", 1)[0]
     delimiter = "\t" if "\t" in first else ("," if "," in first or ";" not in first else ";")
     errors: list[tuple[int, str]] = []

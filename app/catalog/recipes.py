@@ -21,10 +21,13 @@ from app.catalog.spanish import attach_spanish_titles, read_agreement, read_who_
 from app.paths import resources_dir
 
 
-def load_edition_entries(path: Path, encoding: str = "utf-8") -> tuple[list[CatalogEntry], str]:
+def load_edition_entries(
+    path: Path, encoding: str | None = None
+) -> tuple[list[CatalogEntry], str]:
     """Validated entries of an edition file and its format (``tabular-xml`` or ``code-list``).
 
     Raises:
+        TextFileError: a code list that does not decode or is not text.
         ImportValidationError: any validation problem, with line numbers.
     """
     if path.suffix.lower() == ".xml":
@@ -64,7 +67,7 @@ def build_edition(
 def import_edition(
     path: Path,
     edition: str,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
     root: Path | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
@@ -75,7 +78,7 @@ def import_edition(
     Args:
         path: a TSV/CSV code list or a tabular XML.
         edition: the new edition's name (letters, digits, ``.``, ``_``, ``-``).
-        encoding: text encoding of a code list.
+        encoding: text encoding of a code list without a byte-order mark (default UTF-8).
         root: the user data folder (default: :func:`app.paths.data_dir`).
         progress: build progress callback.
 

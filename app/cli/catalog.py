@@ -13,7 +13,14 @@ from app.catalog.editions import EditionManager
 from app.catalog.open import catalogs_dir
 from app.catalog.recipes import import_edition
 from app.catalog.store import CatalogStore
-from app.cli.common import echo_json, handle_errors, json_option, load_store, tqdm_progress
+from app.cli.common import (
+    echo_json,
+    encoding_option,
+    handle_errors,
+    json_option,
+    load_store,
+    tqdm_progress,
+)
 from app.errors import ModelError
 
 #: Vector precisions of ``cielo catalog embed`` (``app.search.vector_index.DTYPES``; not
@@ -73,17 +80,16 @@ def build(aliases: str, as_json: bool) -> None:
 @catalog.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--edition", required=True, help="Name of the new edition, e.g. cie10es-2024.")
-@click.option(
-    "--encoding", default="utf-8", show_default=True,
-    help="Text encoding of a TSV/CSV code list (e.g. latin-1).",
-)
+@encoding_option
 @click.option(
     "--embed", is_flag=True,
     help="Also build the vector index for the new edition (as `cielo catalog embed`).",
 )
 @json_option
 @handle_errors
-def import_(file: Path, edition: str, encoding: str, embed: bool, as_json: bool) -> None:
+def import_(
+    file: Path, edition: str, encoding: str | None, embed: bool, as_json: bool
+) -> None:
     """Import an official edition (TSV/CSV code list or tabular XML) and activate it.
 
     The file is validated completely first; errors are listed with line numbers and

@@ -70,3 +70,8 @@ top_k_option = click.option(
     help="How many codes to return.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON on stdout.")
+encoding_option = click.option(
+    "--encoding", default=None, metavar="ENC",
+    help="Text encoding of the file (e.g. cp1252, latin-1) when it has no byte-order mark; "
+    "default UTF-8. A UTF-8/16/32 byte-order mark always decides.",
+)

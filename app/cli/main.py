@@ -9,20 +9,31 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
+from typing import TextIO
 
 import click
 
 from app import __version__
+from app.atomic import atomic_text_writer
 from app.catalog.details import code_details
 from app.cli.bench import bench
 from app.cli.catalog import catalog
-from app.cli.common import echo_json, handle_errors, json_option, load_store, top_k_option
+from app.cli.common import (
+    echo_json,
+    encoding_option,
+    handle_errors,
+    json_option,
+    load_store,
+    top_k_option,
+)
 from app.cli.gui import gui
 from app.cli.verify import verify
 from app.errors import CieloError
 from app.integrity import ensure_resources_intact
 from app.search.pipeline import RETRIEVERS, PipelineConfig, SearchPipeline
 from app.search.types import SearchResult
+from app.textio import read_text_file, text_lines
 
 #: Commands that run on tampered resources: they only report (``verify``) or read nothing.
 UNCHECKED_COMMANDS = frozenset({"verify"})
@@ -130,12 +141,16 @@ def search(
 
 
 @cli.command("code-mentions")
-@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.argument(
+    "file", type=click.Path(exists=True, allow_dash=True, dir_okay=False, path_type=Path)
+)
 @top_k_option
 @click.option(
-    "--output", "-o", type=click.File("w", encoding="utf-8"), default="-",
-    help="JSON Lines output file (default: stdout).",
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="JSON Lines output file, written whole or not at all (default: stdout).",
 )
+@encoding_option
 @no_aliases_option
 @retriever_option
 @no_rerank_option
@@ -146,25 +161,39 @@ def search(
 )
 @handle_errors
 def code_mentions(
-    file, top_k: int, output, no_aliases: bool, retriever: str, no_rerank: bool,
-    min_confidence: float | None,
+    file: Path, top_k: int, output: Path | None, encoding: str | None, no_aliases: bool,
+    retriever: str, no_rerank: bool, min_confidence: float | None,
 ) -> None:
     """Code one mention per input line; write one JSON object per line, in order.
 
     Each output line is {"mention": ..., "abstained": bool, "candidates": [{"code",
     "title_es", "title_en", "valid", "score", "confidence", "confidence_level"}, ...]}; an
-    empty input line gives an empty candidate list. Use - for stdin.
+    empty input line gives an empty candidate list. Use - for stdin. The input is read
+    whole first (see --encoding); a file that is not text is refused.
 
     Example: cielo code-mentions mentions.txt --top-k 5 --min-confidence 0.5 -o coded.jsonl
     """
+    mentions = text_lines(read_text_file(file, encoding))
     pipeline = _pipeline(no_aliases, retriever, no_rerank)
     if min_confidence is not None and pipeline.reranker is None and pipeline.calibration is None:
         raise click.ClickException(
             "--min-confidence needs a calibrated confidence: neither the reranker nor "
             "resources/calibration.json is available"
         )
-    for line in file:
-        mention = line.rstrip("\r\n")
+    if output is None:
+        stdout = click.get_text_stream("stdout", encoding="utf-8")
+        _code_lines(pipeline, mentions, top_k, min_confidence, stdout)
+        return
+    with atomic_text_writer(output) as out:
+        _code_lines(pipeline, mentions, top_k, min_confidence, out)
+
+
+def _code_lines(
+    pipeline: SearchPipeline, mentions: list[str], top_k: int, min_confidence: float | None,
+    out: TextIO,
+) -> None:
+    """Write one JSON line per mention to ``out`` (see ``code-mentions``)."""
+    for mention in mentions:
         results = pipeline.search(mention, top_k=top_k) if mention.strip() else []
         kept = results
         if min_confidence is not None:
@@ -185,7 +214,7 @@ def code_mentions(
                 for r in kept
             ],
         }
-        output.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 @cli.command()

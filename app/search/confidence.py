@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from app.atomic import atomic_text_writer
+
 if TYPE_CHECKING:  # types imports level_of from here
     from app.search.types import Candidate
 
@@ -36,6 +38,18 @@ def level_of(confidence: float) -> str:
         if confidence >= low:
             return name
     return LEVELS[-1][0]
+
+
+def monotone(confidences: Sequence[float]) -> list[float]:
+    """Confidences capped by the running minimum down the list, so that no result shows
+    more confidence than the one above it (the list's order is the ranking's).
+
+    Example: ``monotone([0.03, 0.09, 0.01]) == [0.03, 0.03, 0.01]``
+    """
+    out: list[float] = []
+    for value in confidences:
+        out.append(min(value, out[-1]) if out else value)
+    return out
 
 
 def softmax_with_null(logits: np.ndarray, null_logit: float) -> np.ndarray:
@@ -70,7 +84,8 @@ class FirstStageCalibration:
     def write(self, path: Path, **facts: object) -> None:
         """Write the calibration (with ``facts`` about how it was fitted)."""
         data = {"features": list(FEATURES), **asdict(self), **facts}
-        Path(path).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        with atomic_text_writer(Path(path)) as fh:
+            fh.write(json.dumps(data, indent=2) + "\n")
 
     @staticmethod
     def features(candidates: Sequence[Candidate]) -> np.ndarray:
@@ -90,8 +105,9 @@ class FirstStageCalibration:
         return softmax_with_null(logits, self.null_logit)
 
     def annotate(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The candidates, the head's with their confidence (order unchanged)."""
-        confidences = self.confidences(candidates)
+        """The candidates, the head's with their confidence (order unchanged; a candidate's
+        confidence never exceeds the one above it: :func:`monotone`)."""
+        confidences = monotone(self.confidences(candidates).tolist())
         head = [
             replace(c, confidence=float(p))
             for c, p in zip(candidates[: self.head], confidences, strict=True)

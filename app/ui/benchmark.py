@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.atomic import atomic_text_writer
+
 #: Queries typed in the benchmark: how coders type (abbreviations, lost accents, codes).
 QUERIES: tuple[str, ...] = (
     "fractura pertrocanterea de cadera derecha",
@@ -201,8 +203,6 @@ def run_benchmark(runs: int = 3, key_interval_ms: int = 120, queries: int = len(
 
 def write_report(report: dict, output: Path) -> None:
     """Write the report as JSON (atomically)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, output)
+    with atomic_text_writer(output) as fh:
+        fh.write(json.dumps(report, indent=2) + "\n")
 

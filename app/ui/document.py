@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.atomic import atomic_text_writer
 from app.catalog.store import CodeRecord
 from app.document.types import CodedMention, DocumentAnalysis, Mention
 from app.search.types import SearchResult
@@ -158,15 +157,6 @@ def write_csv(path: Path, records: list[tuple[str, ...]]) -> int:
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     writer.writerows(records)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_text_writer(Path(path), encoding="utf-8-sig", newline="") as handle:
+        handle.write(buffer.getvalue())
     return len(records)

@@ -18,6 +18,7 @@ from app.catalog.open import catalogs_dir
 from app.catalog.store import CatalogStore
 from app.cli.main import cli
 from app.errors import ImportValidationError
+from app.textio import TextFileError
 
 GOOD = (
     "code\tspanish\tenglish\n"
@@ -62,7 +63,7 @@ def test_validation_reports_every_error_with_line_numbers(tmp_path: Path) -> Non
 
 def test_encoding_error_names_the_line(tmp_path: Path) -> None:
     latin = _write(tmp_path, "I10\tHipertensión\n", encoding="latin-1")
-    with pytest.raises(ImportValidationError, match="line 1: not valid utf-8"):
+    with pytest.raises(TextFileError, match=r"line 1, byte offset 14: not valid utf-8"):
         read_code_list(latin)
     rows = read_code_list(latin, encoding="latin-1")
     assert rows[0].title_es == "Hipertensión"

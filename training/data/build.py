@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.atomic import atomic_text_writer
 from app.catalog.default import build_default_catalog, codiesp_file
 from app.catalog.spanish import SOURCE_EDITION, SOURCE_OWN, default_cie_zip, read_agreement
 from app.catalog.store import CatalogStore, CodeRecord
@@ -38,7 +39,6 @@ from training.data.card import CARD_JSON, CARD_MD, build_card, card_json, render
 from training.data.catalog_view import CatalogView
 from training.data.curate import CurationConfig, Embed, cap_per_code, curate
 from training.data.examples import Example, read_examples, write_examples
-from training.data.files import atomic_text_writer
 from training.data.language import LanguageIdentifier
 from training.data.qualifiers import render
 from training.data.sources import catalog, codiesp, gnuhealth

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from training.data.files import atomic_text_writer, json_lines
+from app.atomic import atomic_text_writer
+from training.data.files import json_lines
 
 #: Field order in every JSON line (stable, so files diff and hash cleanly).
 FIELDS = ("query", "code", "lang", "source", "style")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from training.data.files import atomic_text_writer
+from app.atomic import atomic_text_writer
 
 logger = logging.getLogger(__name__)
 

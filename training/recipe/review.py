@@ -17,8 +17,8 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from app.atomic import atomic_text_writer
 from training.data.examples import Example
-from training.data.files import atomic_text_writer
 
 COLUMNS = ("id", "chapter", "language", "style", "code", "title", "mention", "verdict", "comment")
 REJECT = frozenset({"reject", "rejected", "x", "no", "n", "bad"})

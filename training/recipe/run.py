@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app.atomic import atomic_text_writer
 from app.catalog.default import build_default_catalog
 from app.catalog.spanish import default_cie_zip
 from app.catalog.store import CatalogStore
@@ -32,7 +33,6 @@ from app.integrity import file_sha256
 from training.data.card import CARD_JSON, CARD_MD, build_card, card_json, render_card_md
 from training.data.catalog_view import CatalogView
 from training.data.examples import write_examples
-from training.data.files import atomic_text_writer
 from training.data.language import LanguageIdentifier
 from training.recipe import review
 from training.recipe.backends import make_backend
