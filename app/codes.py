@@ -3,15 +3,31 @@
 Codes are stored in canonical dotted upper case (``S72.001A``); input may come in any
 form (``s72001a``, ``S72.001A``, ``s72.001a``). Chapters are numbered ``"1"``..``"22"``
 and blocks are ranges (``A00-A09``); both pass through unchanged.
+
+A category is a letter, then a digit and a letter or digit (``S72``, ``C4A``) or, since the
+2026 edition's genetic disorders, a letter and a digit (``QA0``); up to four letters or
+digits follow (``QA0.0139``, ``T81.31XA``).
 """
 
 from __future__ import annotations
 
 import re
 
-_CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:[0-9A-Z]{1,4})?$")
-_TYPED_RE = re.compile(r"^\s*([A-Za-z][0-9][0-9A-Za-z])\s*\.?\s*([0-9A-Za-z]{0,4})\s*$")
-_BLOCK_RE = re.compile(r"^[A-Z][0-9][0-9A-Z]-[A-Z][0-9][0-9A-Z]$")
+from app.errors import InvalidCode
+
+_CATEGORY = r"[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])"
+_CODE_RE = re.compile(rf"^{_CATEGORY}(?:\.?[0-9A-Z]{{1,4}})?$")
+#: Typed codes: the second character is a digit except in Q-letter-digit categories (QA0),
+#: so that words such as "dm2" or "ca125" are not read as codes.
+_TYPED_RE = re.compile(
+    r"^\s*([A-Za-z][0-9][0-9A-Za-z]|[Qq][A-Za-z][0-9])\s*\.?\s*([0-9A-Za-z]{0,4})\s*$"
+)
+_BLOCK_RE = re.compile(rf"^{_CATEGORY}-{_CATEGORY}$")
+#: What a code looks like, for messages.
+CODE_FORMS = (
+    "such as S72.001A (any case, dot optional: s72001a, s72.001a), a block (S70-S79) or a "
+    "chapter number (19)"
+)
 
 
 def format_code(code: str) -> str:
@@ -35,11 +51,28 @@ def strip_dot(code: str) -> str:
 
 
 def is_code_syntax(code: str) -> bool:
-    """True when ``code`` (any case, with or without dot) has ICD-10 code syntax.
+    """True when ``code`` (any case, surrounding blanks ignored, with or without the dot
+    after the category) has ICD-10-CM code syntax.
 
-    Example: ``is_code_syntax("t81.31xa") is True``
+    Example: ``is_code_syntax("t81.31xa") is True``; ``is_code_syntax("S720.01") is False``
     """
-    return bool(_CODE_RE.match(strip_dot(code)))
+    return bool(_CODE_RE.match(code.strip().upper()))
+
+
+def require_code(text: str) -> str:
+    """The canonical form of a code, block or chapter typed as ``text``.
+
+    Raises:
+        InvalidCode: ``text`` is blank or not a code (the message shows the accepted forms).
+
+    Example: ``require_code(" s72001a ") == "S72.001A"``
+    """
+    raw = text.strip()
+    if not raw:
+        raise InvalidCode(f"a code is needed, {CODE_FORMS}")
+    if not (raw.isdigit() or is_block(raw) or is_code_syntax(raw)):
+        raise InvalidCode(f"{raw!r} is not a code: give one {CODE_FORMS}")
+    return format_code(raw)
 
 
 def is_block(code: str) -> bool:

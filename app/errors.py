@@ -20,6 +20,10 @@ class CatalogCorrupt(CieloError):
     """A catalog database exists but fails its integrity or schema checks."""
 
 
+class InvalidCode(CieloError, ValueError):
+    """Text given where a code is needed is empty or not a code."""
+
+
 class CodeNotFound(CieloError):
     """A code is not in the active catalog."""
 

@@ -8,18 +8,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.catalog.entries import NOTE_KINDS
+from app.catalog.seventh_es import spanish_meaning
 from app.catalog.store import CatalogStore, CodeRecord, NoteRecord
-from app.codes import pad_placeholder, strip_dot
+from app.codes import pad_placeholder, require_code, strip_dot
 
 
 @dataclass(frozen=True)
 class SeventhOption:
-    """A 7th character that makes a valid full code from the current one."""
+    """A 7th character that makes a valid full code from the current one.
+
+    Attributes:
+        meaning: the ICD-10-CM (English) meaning of the character.
+        title: the full code's title (Spanish when it has one, else English).
+        meaning_es: the CIE-10-ES phrase of the character (``app.catalog.seventh_es``), or
+            None when it is not known.
+        title_es: the full code's Spanish title: its own, else "<Spanish title of the code
+            completed>, <meaning_es>"; None unless both are known (never a category's).
+        title_en: the full code's English title.
+    """
 
     char: str
     meaning: str
     code: str
     title: str
+    meaning_es: str | None = None
+    title_es: str | None = None
+    title_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -44,6 +58,19 @@ class CodeDetails:
     edition: str = ""
     grouped_notes: dict[str, list[NoteRecord]] = field(default_factory=dict, compare=False)
 
+    @property
+    def seventh_characters_es(self) -> dict[str, str | None]:
+        """The CIE-10-ES phrase of each of :attr:`seventh_characters` (None if unknown)."""
+        return {
+            char: spanish_meaning(meaning, self.record.code, char)
+            for char, meaning in self.seventh_characters.items()
+        }
+
+
+def own_spanish_title(record: CodeRecord) -> str | None:
+    """The code's own Spanish title, None when it has none or only the category's."""
+    return None if record.title_es_inherited else record.title_es
+
 
 def own_title(record: CodeRecord) -> str:
     """The code's own title: Spanish unless it is only the category's, then English.
@@ -65,8 +92,16 @@ def _compose(
     options: list[SeventhOption] = []
     for char, meaning in seventh.items():
         full = found.get(codes[char])
-        if full is not None and full.valid:
-            options.append(SeventhOption(char, meaning, full.code, full.title))
+        if full is None or not full.valid:
+            continue
+        meaning_es = spanish_meaning(meaning, record.code, char)
+        title_es = own_spanish_title(full) or (
+            f"{own_spanish_title(record)}, {meaning_es}"
+            if meaning_es and own_spanish_title(record) else None
+        )
+        options.append(
+            SeventhOption(char, meaning, full.code, full.title, meaning_es, title_es, full.title_en)
+        )
     return options
 
 
@@ -103,11 +138,12 @@ def code_details(store: CatalogStore, code: str, descendants_limit: int = 40) ->
     """Gather a code's hierarchy, notes, children, valid descendants and 7th characters.
 
     Raises:
+        InvalidCode: ``code`` is blank or not a code.
         CodeNotFound: the code is not in the catalog.
 
     Example: ``code_details(store, "S72.001").seventh_options[0].code == "S72.001A"``
     """
-    record = store.get(code)
+    record = store.get(require_code(code))
     notes = store.notes(record.code)
     seventh = store.seventh_characters_of(record)
     descendants: list[CodeRecord] = []

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from app.cli.common import encoding_option, handle_errors
+
 
 @click.command()
 @click.option(
@@ -17,12 +19,15 @@ import click
     "--document", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
     help="A clinical note (text file) opened in the Document tab and analysed at start.",
 )
+@encoding_option
 @click.option(
     "--lang", "language", type=click.Choice(["es", "en"]), default="es", show_default=True,
     help="Interface language.",
 )
+@handle_errors
 def gui(
-    screenshot: Path | None, query: str | None, language: str, document: Path | None
+    screenshot: Path | None, query: str | None, language: str, document: Path | None,
+    encoding: str | None,
 ) -> None:
     """Open the desktop app (search, code details, favourites, history, document mode).
 
@@ -35,7 +40,10 @@ def gui(
             f"the desktop app needs PySide6 ({exc}); install it with "
             "`pip install 'pyside6-essentials>=6.7'`"
         ) from exc
-    code = run_gui(screenshot=screenshot, query=query, language=language, document=document)
+    code = run_gui(
+        screenshot=screenshot, query=query, language=language, document=document,
+        encoding=encoding,
+    )
     if code:
         raise SystemExit(code)
 

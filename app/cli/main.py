@@ -102,7 +102,7 @@ def _format_result(rank: int, r: SearchResult) -> str:
     if r.completion is not None:
         c = r.completion
         how = f"según «{', '.join(c.cues)}»" if c.read_from_query else "por defecto"
-        lines.append(f"    {'':<9} → código completo {c.code} ({c.meaning}; {how})")
+        lines.append(f"    {'':<9} → código completo {c.code} ({c.meaning_shown}; {how})")
     diff = r.explanation.difference if r.explanation else None
     if diff is not None and (diff.this or diff.other):
         this, other = " ".join(diff.this) or "—", " ".join(diff.other) or "—"
@@ -180,11 +180,11 @@ def code_mentions(
             "--min-confidence needs a calibrated confidence: neither the reranker nor "
             "resources/calibration.json is available"
         )
-    if output is None:
-        stdout = click.get_text_stream("stdout", encoding="utf-8")
-        _code_lines(pipeline, mentions, top_k, min_confidence, stdout)
+    if output is None:  # streamed, line by line
+        with click.open_file("-", "w", encoding="utf-8") as stdout:
+            _code_lines(pipeline, mentions, top_k, min_confidence, stdout)
         return
-    with atomic_text_writer(output) as out:
+    with atomic_text_writer(output) as out:  # whole or not at all
         _code_lines(pipeline, mentions, top_k, min_confidence, out)
 
 
@@ -241,13 +241,14 @@ def lookup(code: str, as_json: bool) -> None:
         "path": [{"code": a.code, "kind": a.kind, "title": a.title} for a in ancestors],
         "notes": [{"kind": n.kind, "text": n.text, "from": n.from_code} for n in notes],
         "seventh_characters": seventh,
+        "seventh_characters_es": details.seventh_characters_es,
         "children": [{"code": c.code, "title": c.title, "valid": c.valid} for c in children],
         "edition": store.edition,
     }
     if as_json:
         echo_json(data)
         return
-    click.echo(" > ".join(a.code for a in ancestors) + f" > {record.code}")
+    click.echo(" > ".join([*(a.code for a in ancestors), record.code]))
     validity = "válido" if record.valid else "no válido: elija un código más específico"
     click.echo(f"{record.code}  {validity}")
     if record.title_es:
@@ -258,7 +259,10 @@ def lookup(code: str, as_json: bool) -> None:
         origin = "" if note.from_code == record.code else f" [{note.from_code}]"
         click.echo(f"  {note.kind}{origin}: {note.text}")
     if seventh:
-        click.echo("  7º carácter: " + "; ".join(f"{k} = {v}" for k, v in seventh.items()))
+        spanish = details.seventh_characters_es
+        click.echo(
+            "  7º carácter: " + "; ".join(f"{k} = {spanish[k] or v}" for k, v in seventh.items())
+        )
     for child in children:
         click.echo(f"  - {child.code:<9} {child.title}{'' if child.valid else ' …'}")
 

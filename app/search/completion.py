@@ -157,10 +157,14 @@ class Completion:
     """The valid full code a query points to, and every alternative ranked.
 
     Attributes:
+        title: the full code's title (Spanish when it has one, else English).
+        meaning: the ICD-10-CM (English) meaning of the 7th character.
         read_from_query: query words chose it without contradiction; False when it is
             the ICD-10-CM default or simply ranked first.
         cues: the query words that decided it (empty unless ``read_from_query``).
         options: every valid full code, best first (``options[0].code == code``).
+        title_es, title_en, meaning_es: as :class:`SeventhOption` has them (the CIE-10-ES
+            phrase of the character, the Spanish title built on it; None when not known).
     """
 
     code: str
@@ -170,18 +174,30 @@ class Completion:
     read_from_query: bool
     cues: tuple[str, ...]
     options: tuple[SeventhOption, ...]
+    meaning_es: str | None = None
+    title_es: str | None = None
+    title_en: str = ""
+
+    @property
+    def meaning_shown(self) -> str:
+        """What a Spanish screen shows of the character: its CIE-10-ES phrase, else English."""
+        return self.meaning_es or self.meaning
 
     def to_dict(self) -> dict:
         """JSON-ready form (stable keys)."""
         return {
             "code": self.code,
             "title": self.title,
+            "title_es": self.title_es,
+            "title_en": self.title_en,
             "char": self.char,
             "meaning": self.meaning,
+            "meaning_es": self.meaning_es,
             "read_from_query": self.read_from_query,
             "cues": list(self.cues),
             "options": [
-                {"code": o.code, "char": o.char, "meaning": o.meaning} for o in self.options
+                {"code": o.code, "char": o.char, "meaning": o.meaning, "meaning_es": o.meaning_es}
+                for o in self.options
             ],
         }
 
@@ -332,4 +348,7 @@ def complete_record(store: CatalogStore, record: CodeRecord, text: str = "") -> 
         read_from_query=bool(cues),
         cues=cues,
         options=tuple(ranked),
+        meaning_es=best.meaning_es,
+        title_es=best.title_es,
+        title_en=best.title_en,
     )

@@ -7,10 +7,15 @@ import os
 import sys
 from pathlib import Path
 
+from app.atomic import atomic_path
+from app.textio import read_text_file
+
 log = logging.getLogger(__name__)
 
 #: Screenshot mode gives up after this long (the catalog may have to be built first).
 SCREENSHOT_TIMEOUT_MS = 120_000
+#: Qt messages dropped: platform-plugin chatter that says nothing about Cielo.
+QT_NOISE = ("This plugin does not support propagateSizeHints()",)
 
 
 def _ensure_platform(offscreen: bool) -> None:
@@ -37,13 +42,16 @@ def create_window(userdata_path: Path | None = None, open_store=None):
     return view, controller
 
 
-def read_note(path: Path) -> str:
-    """A clinical note's text: UTF-8 (with or without BOM), else Windows-1252."""
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+def _filter_qt_messages() -> None:
+    """Pass Qt's messages to stderr, except :data:`QT_NOISE` (not the user's business)."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(_mode, context, message: str) -> None:
+        if not message.startswith(QT_NOISE):
+            category = context.category if context.category not in (None, "default") else ""
+            sys.stderr.write(f"{category}: {message}\n" if category else f"{message}\n")
+
+    qInstallMessageHandler(handler)
 
 
 def run_gui(
@@ -51,6 +59,7 @@ def run_gui(
     query: str | None = None,
     language: str = "es",
     document: Path | None = None,
+    encoding: str | None = None,
 ) -> int:
     """Run the desktop app; with ``screenshot``, render offscreen, save a PNG and return.
 
@@ -60,9 +69,13 @@ def run_gui(
         query: text typed into the search box at start.
         language: ``"es"`` or ``"en"``.
         document: a clinical note opened in the Document tab and analysed at start.
+        encoding: the note's encoding when it has no byte-order mark (``app.textio``).
 
     Returns:
         The process exit code.
+
+    Raises:
+        TextFileError: the note does not decode or is not text.
     """
     _ensure_platform(offscreen=screenshot is not None)
     from PySide6.QtCore import QLibraryInfo, QTimer, QTranslator
@@ -74,7 +87,8 @@ def run_gui(
     from app.userdata import user_db_path
 
     set_language(language)
-    note = read_note(document) if document is not None else None
+    note = read_text_file(document, encoding) if document is not None else None
+    _filter_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Cielo")
     qt_strings = QTranslator(app)  # Qt's own buttons ("Cerrar", "Mostrar detalles…")
@@ -98,10 +112,13 @@ def run_gui(
             if status["grabbed"]:
                 return
             status["grabbed"] = 1
-            if view.grab().save(str(screenshot), "PNG"):
+            try:
+                with atomic_path(screenshot) as tmp:
+                    if not view.grab().save(str(tmp), "PNG"):
+                        raise OSError("the PNG writer failed")
                 log.info("screenshot written to %s", screenshot)
-            else:
-                log.error("could not write the screenshot %s", screenshot)
+            except OSError as exc:
+                log.error("could not write the screenshot %s: %s", screenshot, exc)
                 status["code"] = 1
             app.quit()
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from app.atomic import atomic_text_writer
 from app.catalog.store import CodeRecord
+from app.document.spans import is_word_span
 from app.document.types import CodedMention, DocumentAnalysis, Mention
 from app.search.types import SearchResult
 
@@ -71,20 +72,34 @@ class MentionRow:
         return next((r for r in self.coded.results if r.code == code), None)
 
 
+def auto_accepted(note: str, coded: CodedMention) -> bool:
+    """Whether a mention starts accepted: not negated, a real word sequence of the note
+    (:func:`app.document.spans.is_word_span`), and a best code that is valid for submission
+    and not of low confidence ("baja"; a result without a confidence is not judged by it).
+    """
+    best = coded.results[0] if coded.results else None
+    return (
+        best is not None
+        and best.valid
+        and best.confidence_level != "baja"
+        and not coded.mention.negated
+        and is_word_span(note, coded.mention)
+    )
+
+
 def initial_rows(analysis: DocumentAnalysis) -> list[MentionRow]:
-    """Rows with the default decisions: the best code proposed, accepted only when it is
-    valid for submission and the mention is not negated (the coder picks a full code for
-    the rest).
+    """Rows with the default decisions: the best code proposed, accepted only as
+    :func:`auto_accepted` says (the coder decides the rest, e.g. picks a full code).
 
     Example: ``initial_rows(analysis)[0].accepted`` is True for a non-negated mention whose
-    best code is valid.
+    best code is valid and confident.
     """
     rows = []
     for coded in analysis.mentions:
         row = MentionRow(coded)
         if coded.results:
             row.set_result(coded.results[0])
-        row.accepted = row.known and row.valid and not coded.mention.negated
+        row.accepted = auto_accepted(analysis.text, coded)
         rows.append(row)
     return rows
 

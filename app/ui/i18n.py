@@ -76,6 +76,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "seventh": {"es": "7º carácter", "en": "7th character"},
     "seventh_pick": {"es": "Elija el 7º carácter…", "en": "Pick the 7th character…"},
     "full_code": {"es": "Código completo: {code}", "en": "Full code: {code}"},
+    "seventh_of_code": {
+        "es": "7º carácter {char}: {meaning}", "en": "7th character {char}: {meaning}"},
     "go": {"es": "Abrir", "en": "Open"},
     "copy": {"es": "Copiar", "en": "Copy"},
     "favourite_add": {"es": "Añadir a favoritos", "en": "Add to favourites"},
@@ -219,6 +221,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The text changed: analysing again…",
     },
     "doc_failed": {"es": "Error en el análisis: {error}", "en": "Analysis failed: {error}"},
+    "doc_not_text": {
+        "es": "Esto no es texto (¿un archivo binario?), no se analiza: {reason}",
+        "en": "This is not text (a binary file?), not analysed: {reason}",
+    },
     "doc_no_mentions": {
         "es": "No se encontraron menciones diagnósticas", "en": "No diagnostic mentions found"},
     "doc_summary": {
@@ -252,6 +258,12 @@ def set_language(language: str) -> None:
 def language() -> str:
     """The current UI language."""
     return _language
+
+
+def pick(es: str | None, en: str) -> str:
+    """``es`` in the Spanish interface when there is one, else ``en`` (a CIE-10-ES phrase
+    or its ICD-10-CM English)."""
+    return es if es and _language == "es" else en
 
 
 def tr(key: str, **values: object) -> str:

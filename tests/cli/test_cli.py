@@ -133,7 +133,7 @@ def test_lookup_text_layout(data_dir: Path) -> None:
     ]
     assert "  excludes1: dehiscence of amputation stump (T87.81)" in lines
     assert lines[-4:] == [
-        "  7º carácter: A = initial encounter; D = subsequent encounter; S = sequela",
+        "  7º carácter: A = contacto inicial; D = contacto sucesivo; S = secuela",
         "  - T81.31XA  Complicaciones de procedimientos, no clasificadas en otra parte",
         "  - T81.31XD  Complicaciones de procedimientos, no clasificadas en otra parte",
         "  - T81.31XS  Complicaciones de procedimientos, no clasificadas en otra parte",

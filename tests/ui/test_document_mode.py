@@ -317,7 +317,7 @@ def test_a_code_that_needs_more_characters_starts_rejected(store) -> None:
     category = pipeline.search("S72.1", 1)[0]  # pertrochanteric fracture: not billable
     billable = pipeline.search("I10", 1)[0]
     assert not category.valid and billable.valid
-    analysis = DocumentAnalysis("x", (
+    analysis = DocumentAnalysis("fractura hta", (
         CodedMention(Mention(0, 8, "fractura"), (category, billable)),
         CodedMention(Mention(9, 12, "hta"), (billable,)),
     ))  # fmt: skip

@@ -6,12 +6,13 @@ import html
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 
-from app.catalog.details import CodeDetails, own_title
+from app.catalog.details import CodeDetails, SeventhOption, own_title
 from app.catalog.store import CodeRecord
-from app.ui.i18n import tr
+from app.codes import strip_dot
+from app.ui.i18n import language, pick, tr
 from app.ui.views.details_view import DetailsView
 from app.ui.worker import run_task
 
@@ -160,6 +161,7 @@ class DetailsController(QObject):
         else:
             view.title_es_note.hide()
         view.title_en.setText(f"{tr('title_en')}: {record.title_en}")
+        self._show_own_seventh(details)
         view.invalid_banner.setVisible(not record.valid)
         view.descendants.setText(code_list_html(tr("valid_descendants"), details.valid_descendants))
         child_codes = {c.code for c in details.children}
@@ -173,6 +175,17 @@ class DetailsController(QObject):
         view.verticalScrollBar().setValue(0)
         self.details_shown.emit(record.code)
 
+    def _show_own_seventh(self, details: CodeDetails) -> None:
+        """For a code with a 7th character: its CIE-10-ES phrase (English in the tooltip)."""
+        label, code = self.view.seventh_meaning, details.record.code
+        char = code[-1] if len(strip_dot(code)) == 7 else ""
+        meaning = details.seventh_characters.get(char) if char else None
+        label.setVisible(meaning is not None)
+        if meaning is not None:
+            shown = pick(details.seventh_characters_es.get(char), meaning)
+            label.setText(tr("seventh_of_code", char=char, meaning=shown))
+            label.setToolTip(meaning)
+
     def _fill_seventh(self, details: CodeDetails) -> None:
         combo = self.view.seventh_combo
         combo.blockSignals(True)
@@ -180,7 +193,10 @@ class DetailsController(QObject):
         if details.seventh_options:
             combo.addItem(tr("seventh_pick"), None)
             for option in details.seventh_options:
-                combo.addItem(f"{option.char} — {option.meaning}", option.code)
+                combo.addItem(f"{option.char} — {pick(option.meaning_es, option.meaning)}",
+                              option.code)
+                combo.setItemData(combo.count() - 1, option.title_en or option.meaning,
+                                  Qt.ItemDataRole.ToolTipRole)
         combo.blockSignals(False)
         self.view.seventh_box.setVisible(bool(details.seventh_options))
         self.view.seventh_result.setText("")
@@ -201,8 +217,16 @@ class DetailsController(QObject):
 
     def _on_seventh(self, _index: int) -> None:
         code = self.seventh_code()
-        self.view.seventh_result.setText(tr("full_code", code=code) if code else "")
+        option = self._seventh_option(code)
+        text = tr("full_code", code=code) if code else ""
+        title = option and (option.title_es if language() == "es" else option.title_en)
+        self.view.seventh_result.setText(f"{text} — {title}" if title else text)
+        self.view.seventh_result.setToolTip(option.title_en if option is not None else "")
         self.view.seventh_open.setEnabled(code is not None)
+
+    def _seventh_option(self, code: str | None) -> SeventhOption | None:
+        options = self.details.seventh_options if self.details is not None else ()
+        return next((o for o in options if o.code == code), None)
 
     def _open_seventh(self) -> None:
         code = self.seventh_code()

@@ -20,6 +20,7 @@ from app.codes import parse_typed_code
 from app.document.analyse import analyse_document
 from app.document.types import DocumentAnalysis
 from app.search.pipeline import SearchPipeline
+from app.textio import text_problem
 from app.ui.document import MentionRow, carry_over, export_rows, find_cue, initial_rows, write_csv
 from app.ui.i18n import tr
 from app.ui.views.document_view import CodeCombo, DocumentView
@@ -133,15 +134,19 @@ class DocumentController(QObject):
 
         One analysis runs at a time: a request made meanwhile runs when it ends (unless the
         result it gets is for the same text and analyser), and a result whose text is no
-        longer the editor's is dropped.
+        longer the editor's is dropped. Text that is not text (``app.textio.text_problem``:
+        binary data) is not analysed; the status says why.
         """
         self.timer.stop()
         self.seq += 1
         seq = self.seq
         text = self.view.editor.toPlainText()
-        if not text.strip():
+        problem = text_problem(text)
+        if not text.strip() or problem is not None:
             self._pending = False
             self._show(seq, text, DocumentAnalysis(text, ()))
+            if problem is not None:  # binary data pasted or opened: no mentions, say why
+                self._set_status(tr("doc_not_text", reason=problem))
             return seq
         if self.analyser is None or self._busy:
             self._pending = True
@@ -236,7 +241,7 @@ class DocumentController(QObject):
             combo.setProperty("row", i)
             combo.lineEdit().installEventFilter(self)
             table.setCellWidget(i, self.view.COL_CODE, combo)
-            self._paint_row(i)
+            self._paint_row(i)  # sizes the row: a long mention wraps, the whole text shows
         table.blockSignals(False)
 
     def _choices_model(self, row: MentionRow, owner: QObject) -> QStandardItemModel:
@@ -296,6 +301,7 @@ class DocumentController(QObject):
         status = table.item(i, self.view.COL_STATUS)
         status.setText(tr("doc_accepted") if row.accepted else tr("doc_rejected"))
         status.setForeground(_ACCEPTED_FG if row.accepted else _NEGATED_FG)
+        table.resizeRowToContents(i)
 
     def current_row(self) -> int:
         """The selected row, or -1."""

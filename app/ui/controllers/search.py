@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QListWidgetItem
 
 from app.search.types import SearchResult
 from app.ui.highlight import highlight_html
-from app.ui.i18n import tr
+from app.ui.i18n import pick, tr
 from app.ui.views.main_window import MainWindowView
 from app.ui.views.results_delegate import HTML_ROLE, RESULT_ROLE
 from app.ui.worker import run_task
@@ -71,10 +71,11 @@ def _hints_html(result: SearchResult) -> str:
     lines = []
     if result.completion is not None:
         c = result.completion
+        meaning = pick(c.meaning_es, c.meaning)
         if c.read_from_query:
-            text = tr("completion_read", code=c.code, meaning=c.meaning, cues=", ".join(c.cues))
+            text = tr("completion_read", code=c.code, meaning=meaning, cues=", ".join(c.cues))
         else:
-            text = tr("completion_default", code=c.code, meaning=c.meaning)
+            text = tr("completion_default", code=c.code, meaning=meaning)
         lines.append(f'<span style="color:#1e5a9b">→ {html.escape(text)}</span>')
     diff = result.explanation.difference if result.explanation else None
     if diff is not None and (diff.this or diff.other):
@@ -175,6 +176,8 @@ class SearchController(QObject):
             item.setData(RESULT_ROLE, result)
             item.setData(HTML_ROLE, result_html(result))
             tip = result.title_en
+            if result.completion is not None:  # the English beside the CIE-10-ES phrase
+                tip += f"\n→ {result.completion.code}: {result.completion.meaning}"
             if result.confidence is not None:
                 tip += "\n" + tr("confidence_tip", p=result.confidence)
             item.setData(Qt.ItemDataRole.ToolTipRole, tip)

@@ -88,9 +88,11 @@ class DetailsView(QScrollArea):
         self.title_es_note.setStyleSheet("color: #8a5a00; font-style: italic;")
         self.title_en = _label("title_en")
         self.title_en.setStyleSheet("color: palette(dark);")
+        self.seventh_meaning = _label("seventh_meaning")
         content.addWidget(self.title_es)
         content.addWidget(self.title_es_note)
         content.addWidget(self.title_en)
+        content.addWidget(self.seventh_meaning)
 
         self.invalid_banner = _label("invalid_banner", selectable=False)
         self.invalid_banner.setText(tr("not_valid_long"))
@@ -115,7 +117,7 @@ class DetailsView(QScrollArea):
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.seventh_result = _label("seventh_result")
-        self.seventh_result.setWordWrap(False)
+        self.seventh_result.setWordWrap(True)
         self.seventh_result.setStyleSheet("font-weight: bold;")
         self.seventh_open = QPushButton(tr("go"))
         self.seventh_open.setObjectName("seventh_open")

@@ -102,7 +102,8 @@ class DocumentView(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        self.table.setWordWrap(True)  # a long mention wraps instead of being cut off
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.table.verticalHeader().hide()
         self.table.setStyleSheet(
             "QTableWidget::item:selected { background: #cfe3f7; color: black; }"
@@ -115,6 +116,7 @@ class DocumentView(QWidget):
         header.setSectionResizeMode(self.COL_STATUS, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(self.COL_MENTION, 190)
         self.table.setColumnWidth(self.COL_CODE, 120)
+        header.sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
 
         buttons = QHBoxLayout()
         self.accept_button = QPushButton(tr("doc_accept"))
