@@ -3,6 +3,7 @@
     python -m training.evaluate                       # every configuration on dev
     python -m training.evaluate --mentions X.tsv --alias-splits train --config bm25
     python -m training.evaluate --config hybrid --dense-weight 0.5
+    python -m training.evaluate --config hybrid --no-typos  # clean mentions only
 
 For each configuration it writes ``metrics.json``, ``report.md`` and ``pr_at_k.png`` (see
 ``training.metrics`` for the definitions), plus a ``summary.md`` comparing them. Evaluation
@@ -10,6 +11,11 @@ hygiene: the catalog is built with aliases from ``--alias-splits`` only (train b
 never from the split being measured. The dense configurations load the encoder and index
 through ``app.search.bundle.load_dense`` as the app does; aliases are not part of the catalog
 fingerprint, so the bundled index serves this train-alias catalog too.
+
+Typo robustness is a number in every report: unless ``--no-typos``, each configuration also
+searches the same mentions as a seeded typist types them (``training.typos``: accents dropped,
+one slip in one long word), written to ``<config>_typos/`` and summarised beside the clean
+figures.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from app.catalog.aliases import read_codiesp_mentions
@@ -35,6 +41,7 @@ from app.search.pipeline import PipelineConfig, SearchPipeline
 from app.search.reranker import CrossEncoderReranker
 from training.metrics import MentionResult, error_breakdown, score
 from training.report import write_report
+from training.typos import Typist
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,10 @@ CONFIGS = {
     ),
     "hybrid+rerank": lambda sources: PipelineConfig(retriever="hybrid", alias_sources=sources),
 }
+#: The typo'd run of a configuration: its report folder's suffix, its metrics' key prefix.
+TYPO_SUFFIX = "_typos"
+TYPO_PREFIX = "typos_"
+SUBSETS = ("all", "unseen", "seen")
 #: Configurations that need the dense stage.
 DENSE_CONFIGS = ("dense", "dense+aliases", "hybrid", "hybrid+rerank")
 
@@ -62,14 +73,22 @@ def run_mentions(
     mentions: Sequence[tuple[str, str]],
     seen_norms: set[str],
     top_k: int = 10,
+    typed: Sequence[str] | None = None,
 ) -> list[MentionResult]:
     """Search every ``(mention, gold code)`` and time it.
+
+    ``typed``: what to search instead of each mention (the typist's version, same order);
+    whether a mention is *seen* still depends on the mention itself, so the subsets of a
+    typo'd run are those of the clean one.
 
     Example: ``run_mentions(pipeline, [("hta", "I10")], {"hta"})[0].seen is True``
     """
     store = pipeline.store
+    if typed is not None and len(typed) != len(mentions):
+        raise ValueError(f"{len(typed)} typed texts for {len(mentions)} mentions")
     results = []
-    for text, gold in mentions:
+    for number, (mention, gold) in enumerate(mentions):
+        text = mention if typed is None else typed[number]
         start = time.perf_counter()
         ranked = tuple(r.code for r in pipeline.search(text, top_k=top_k))
         latency = (time.perf_counter() - start) * 1000
@@ -79,7 +98,7 @@ def run_mentions(
                 mention=text,
                 gold=gold,
                 ranked=ranked,
-                seen=normalize_text(text) in seen_norms,
+                seen=normalize_text(mention) in seen_norms,
                 latency_ms=latency,
                 gold_valid=bool(record and record.valid),
             )
@@ -97,11 +116,15 @@ def evaluate_config(
     dense: DenseRetriever | None = None,
     dense_weight: float | None = None,
     reranker: CrossEncoderReranker | None = None,
+    typist: Typist | None = None,
 ) -> dict[str, float]:
     """Run one configuration and write its report under ``out_dir / name``.
 
     ``dense`` is required by the dense configurations (``DENSE_CONFIGS``), ``reranker`` by
-    those whose pipeline configuration asks to rerank.
+    those whose pipeline configuration asks to rerank. With a ``typist``
+    (:class:`training.typos.Typist`) the same mentions are searched again as it types them,
+    reported under ``out_dir / (name + "_typos")`` and returned beside the clean figures
+    with the prefix ``typos_`` (``typos_all_exact_top1``).
     """
     config = CONFIGS[name](alias_sources)
     if dense_weight is not None:
@@ -118,32 +141,48 @@ def evaluate_config(
     seen = store.alias_norms(alias_sources)
     results = run_mentions(pipeline, mentions, seen)
     metrics = score(results, store.chapter_of)
+    config_facts = {
+        "retriever": name,
+        "pipeline": config.describe(),
+        "dataset": dataset,
+        "alias_sources_in_catalog": list(alias_sources),
+        "catalog_edition": store.edition,
+        "dense_index": (
+            dict(path=str(dense.index.directory), **_index_facts(dense))
+            if dense is not None and name in DENSE_CONFIGS
+            else None
+        ),
+        "reranker": (
+            dict(path=str(reranker.model_dir), **reranker.config.to_dict())
+            if reranker is not None and config.rerank
+            else None
+        ),
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
+    }
+    folder = out_dir / name.replace("+", "_")
     write_report(
-        metrics,
-        out_dir / name.replace("+", "_"),
-        title=f"{name} on {dataset}",
-        config={
-            "retriever": name,
-            "pipeline": config.describe(),
-            "dataset": dataset,
-            "alias_sources_in_catalog": list(alias_sources),
-            "catalog_edition": store.edition,
-            "dense_index": (
-                dict(path=str(dense.index.directory), **_index_facts(dense))
-                if dense is not None and name in DENSE_CONFIGS
-                else None
-            ),
-            "reranker": (
-                dict(path=str(reranker.model_dir), **reranker.config.to_dict())
-                if reranker is not None and config.rerank
-                else None
-            ),
-            "python": platform.python_version(),
-            "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
-        },
+        metrics, folder, title=f"{name} on {dataset}", config=config_facts,
         breakdown=error_breakdown(results, store.chapter_of),
     )
-    return metrics
+    if typist is None:
+        return metrics
+    typed = typist.type_all([text for text, _ in mentions])
+    typo_results = run_mentions(pipeline, mentions, seen, typed=typed)
+    typo_metrics = score(typo_results, store.chapter_of)
+    changed = sum(t != m for t, (m, _) in zip(typed, mentions, strict=True))
+    write_report(
+        typo_metrics,
+        folder.with_name(folder.name + TYPO_SUFFIX),
+        title=f"{name} on {dataset}, as the seeded typist types it",
+        config={
+            **config_facts,
+            "typist": {**asdict(typist), "mentions_changed": changed},
+            "clean_exact_top1": {s: metrics.get(f"{s}_exact_top1") for s in SUBSETS},
+        },
+        breakdown=error_breakdown(typo_results, store.chapter_of),
+    )
+    return {**metrics, **{TYPO_PREFIX + key: value for key, value in typo_metrics.items()}}
 
 
 def _index_facts(dense: DenseRetriever) -> dict:
@@ -176,13 +215,37 @@ def render_summary(all_metrics: dict[str, dict[str, float]], dataset: str) -> st
     lines = [f"# Retrieval on {dataset}", "", "Generated by `python -m training.evaluate`.", ""]
     header = ["config", "subset"] + [label for label, _ in SUMMARY_KEYS]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    typos = False
     for name, metrics in all_metrics.items():
-        for subset in ("all", "unseen", "seen"):
-            cells = [name, subset]
-            for _, key in SUMMARY_KEYS:
-                value = metrics.get(key.format(s=subset), 0.0)
-                cells.append(str(int(value)) if key.endswith("_n") else f"{value:.3f}")
-            lines.append("| " + " | ".join(cells) + " |")
+        for prefix, label in (("", "{s}"), (TYPO_PREFIX, "{s}, typos")):
+            if prefix and f"{prefix}all_n" not in metrics:
+                continue
+            typos = typos or bool(prefix)
+            for subset in SUBSETS:
+                cells = [name, label.format(s=subset)]
+                for _, key in SUMMARY_KEYS:
+                    value = metrics.get(prefix + key.format(s=subset), 0.0)
+                    cells.append(str(int(value)) if key.endswith("_n") else f"{value:.3f}")
+                lines.append("| " + " | ".join(cells) + " |")
+    if typos:
+        lines += [
+            "",
+            "\"typos\": the same mentions as the seeded typist of `training.typos` types them "
+            "(accents dropped with p = 0.5; with p = 0.5 one deleted, swapped or doubled letter "
+            "in one word of 6+ letters); seen/unseen as for the clean mention.",
+            "",
+            "| config | subset | exact top-1 clean | exact top-1 typos | drop |",
+            "|---|---|---|---|---|",
+        ]
+        for name, metrics in all_metrics.items():
+            if f"{TYPO_PREFIX}all_n" not in metrics:
+                continue
+            for subset in SUBSETS:
+                clean = metrics.get(f"{subset}_exact_top1", 0.0)
+                typo = metrics.get(f"{TYPO_PREFIX}{subset}_exact_top1", 0.0)
+                lines.append(
+                    f"| {name} | {subset} | {clean:.3f} | {typo:.3f} | {clean - typo:.3f} |"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -205,6 +268,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="Output folder.")
     parser.add_argument("--dense-weight", type=float,
                         help="RRF weight of the dense stage in hybrid (default: the app's).")
+    parser.add_argument("--typos", action=argparse.BooleanOptionalAction, default=True,
+                        help="Also search the mentions as the seeded typist types them "
+                             "(training.typos) and report both.")
+    parser.add_argument("--typo-seed", type=int, default=Typist.seed,
+                        help="Seed of the typist.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
@@ -241,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("evaluating %s on %d mentions", name, len(mentions))
             all_metrics[name] = evaluate_config(
                 store, name, mentions, sources, args.out, args.dataset, dense, args.dense_weight,
-                reranker,
+                reranker, Typist(seed=args.typo_seed) if args.typos else None,
             )
         store.close()
     args.out.mkdir(parents=True, exist_ok=True)

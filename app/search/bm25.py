@@ -23,6 +23,9 @@ FIELD_WEIGHTS = {
     "alias": 1.0,
 }
 
+#: Scores of a query's variants (``Query.variants``) relative to the query as typed.
+VARIANT_WEIGHT = 0.9
+
 
 def fts_expression(tokens: list[str], prefix_last: bool = False) -> str:
     """An FTS5 OR-expression of quoted tokens; the last one may be a prefix query.
@@ -87,23 +90,30 @@ class BM25Retriever:
         return sql + " ORDER BY s LIMIT ?", params
 
     def retrieve(self, query: Query, k: int) -> list[Candidate]:
-        """Best codes for the query's content words (empty when it has none)."""
-        tokens = content_tokens(query.expanded)
-        if not tokens:
-            return []
+        """Best codes for the query's content words (empty when it has none).
+
+        The query's variants (corrected spelling, lay terms in clinical words) are searched
+        as well, each on its own, and a code keeps its best score; a variant's scores are
+        weighed by :data:`VARIANT_WEIGHT` so that, all else equal, what was typed leads.
+        """
         sql, params = self._sql()
-        rows = self.store.query(
-            sql, [fts_expression(tokens, self.prefix_last), *params, self.doc_limit]
-        )
         best: dict[str, tuple[float, str]] = {}
-        for code, field, count, text, bm25 in rows:
-            # BM25 over OR-ed words lets a short document sharing one word win; weigh
-            # by the share of query words the document covers so full matches lead.
-            coverage = _coverage(tokens, text, self.prefix_last)
-            score = -bm25 * FIELD_WEIGHTS.get(field, 1.0) * coverage**2
-            if field == "alias":
-                score *= 1.0 + 0.1 * math.log(count)
-            if code not in best or score > best[code][0]:
-                best[code] = (score, text)
+        for number, form in enumerate(dict.fromkeys((query.expanded, *query.variants))):
+            tokens = content_tokens(form)
+            if not tokens:
+                continue
+            weight = 1.0 if number == 0 else VARIANT_WEIGHT
+            rows = self.store.query(
+                sql, [fts_expression(tokens, self.prefix_last), *params, self.doc_limit]
+            )
+            for code, field, count, text, bm25 in rows:
+                # BM25 over OR-ed words lets a short document sharing one word win; weigh
+                # by the share of query words the document covers so full matches lead.
+                coverage = _coverage(tokens, text, self.prefix_last)
+                score = -bm25 * FIELD_WEIGHTS.get(field, 1.0) * coverage**2 * weight
+                if field == "alias":
+                    score *= 1.0 + 0.1 * math.log(count)
+                if code not in best or score > best[code][0]:
+                    best[code] = (score, text)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:k]
         return [Candidate(code, s, self.name, (text,)) for code, (s, text) in ranked]

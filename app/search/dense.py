@@ -51,8 +51,22 @@ class DenseRetriever:
         self.index = index
 
     def retrieve(self, query: Query, k: int) -> list[Candidate]:
-        """At most ``k`` codes nearest to the query, best first."""
+        """At most ``k`` codes nearest to the query, best first.
+
+        A query with variants (``Query.variants``: its corrected spelling, or its lay terms
+        in clinical words) is also searched by its first variant, in the same encoder call;
+        a code keeps its best similarity.
+        """
         if k <= 0 or not content_tokens(query.expanded):
             return []
-        vector = self.encoder.encode([dense_query_text(query)], "query")[0]
-        return [Candidate(code, score, self.name) for code, score in self.index.search(vector, k)]
+        texts = [dense_query_text(query), *query.variants[:1]]
+        if len(texts) == 1:
+            vector = self.encoder.encode(texts, "query")[0]
+            return [Candidate(c, s, self.name) for c, s in self.index.search(vector, k)]
+        best: dict[str, float] = {}
+        for vector in self.encoder.encode(texts, "query"):
+            for code, score in self.index.search(vector, k):
+                if score > best.get(code, -2.0):
+                    best[code] = score
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return [Candidate(code, score, self.name) for code, score in ranked]

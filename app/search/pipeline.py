@@ -18,6 +18,7 @@ from app.search.confidence import FirstStageCalibration
 from app.search.explain import explain
 from app.search.fusion import FusionRetriever
 from app.search.query import analyze_query
+from app.search.spelling import vocabulary_for
 from app.search.types import Query, Reranker, Retriever, SearchResult
 
 if TYPE_CHECKING:  # the dense stage (onnxruntime, usearch) loads only when used
@@ -152,10 +153,14 @@ class SearchPipeline:
         self.abbreviations = (
             abbreviations if abbreviations is not None else AbbreviationTable.default()
         )
+        self.vocabulary = vocabulary_for(
+            store, self.config.alias_sources if self.config.aliases else ()
+        )
 
     def analyze(self, text: str) -> Query:
-        """Query understanding only (normalised text, typed code, expansions)."""
-        return analyze_query(text, self.abbreviations)
+        """Query understanding only (normalised text, typed code, expansions, spelling
+        corrections and lay terms)."""
+        return analyze_query(text, self.abbreviations, self.vocabulary)
 
     def search(self, text: str, top_k: int = 10) -> list[SearchResult]:
         """Ranked results for a query; an empty or meaningless query gives ``[]``.

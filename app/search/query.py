@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.codes import parse_typed_code
 from app.search.abbreviations import AbbreviationTable
 from app.search.normalize import normalize_text, tokenize
 from app.search.qualifiers import read_qualifiers
 from app.search.types import Query
+
+if TYPE_CHECKING:  # spelling imports this module's stop words
+    from app.search.spelling import Vocabulary
 
 #: Longer input is cut here (a pasted note belongs in document mode, not the search box).
 MAX_QUERY_CHARS = 1000
@@ -105,8 +110,13 @@ def content_tokens(text: str, limit: int = 32) -> list[str]:
     return list(seen)
 
 
-def analyze_query(text: str, abbreviations: AbbreviationTable | None = None) -> Query:
-    """Understand a raw query.
+def analyze_query(
+    text: str,
+    abbreviations: AbbreviationTable | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> Query:
+    """Understand a raw query; with a catalog's ``vocabulary``
+    (:func:`app.search.spelling.vocabulary_for`) also correct slips and read lay terms.
 
     Example: ``analyze_query("IAM inferior", table).expanded`` is
     ``"infarto agudo de miocardio inferior"``
@@ -116,13 +126,20 @@ def analyze_query(text: str, abbreviations: AbbreviationTable | None = None) -> 
     expansions = tuple(abbreviations.find(text)) if abbreviations is not None else ()
     expanded_raw = abbreviations.expand(text) if expansions and abbreviations else text
     normalized, expanded = normalize_text(text), normalize_text(expanded_raw)
+    code = parse_typed_code(text)
+    understood = (
+        vocabulary.understand(text, expanded, abbreviations)
+        if vocabulary is not None and code is None
+        else {}
+    )
     return Query(
         text=text,
         normalized=normalized,
         expanded=expanded,
-        code=parse_typed_code(text),
+        code=code,
         expansions=expansions,
         truncated=truncated,
         tokens=tuple(dict.fromkeys(content_tokens(expanded) + content_tokens(normalized))),
         qualifiers=read_qualifiers(tokenize(expanded)),
+        **understood,
     )

@@ -16,6 +16,8 @@ from app.search.confidence import level_of
 if TYPE_CHECKING:  # they import this module's Query
     from app.search.completion import Completion
     from app.search.explain import Explanation
+    from app.search.lay_terms import LayMatch
+    from app.search.spelling import Correction
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,13 @@ class Query:
     normalised text with abbreviations replaced by their first expansion; ``tokens`` are the
     content words of ``expanded`` and of ``normalized`` (expansion first, no stop words);
     ``qualifiers`` the concepts they state (:mod:`app.search.qualifiers`).
+
+    Slips and everyday words (:mod:`app.search.spelling`, :mod:`app.search.lay_terms`):
+    ``corrections`` are the words the catalog's vocabulary did not know, each with the word
+    it suggests, and ``corrected`` the text as typed with them applied (None without any: the
+    "¿Quería decir…?" line); ``lay_terms`` are the lay terms found ("culebrilla"); ``variants``
+    are further normalised, abbreviation-expanded forms that the lexical retrievers search
+    *as well as* ``expanded`` (the corrected query, lay terms replaced by clinical terms).
     """
 
     text: str
@@ -36,6 +45,10 @@ class Query:
     truncated: bool = False
     tokens: tuple[str, ...] = ()
     qualifiers: frozenset[str] = frozenset()
+    corrections: tuple[Correction, ...] = ()
+    corrected: str | None = None
+    lay_terms: tuple[LayMatch, ...] = ()
+    variants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
