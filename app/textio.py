@@ -85,17 +85,10 @@ def text_problem(text: str) -> str | None:
     """
     found = _NOT_TEXT.search(text)
     if found is not None:
-        char = found.group()
-        line = _line_at(text, found.start())
+        char, line = found.group(), _line_at(text, found.start())
         if char == "\ufffd":
             return f"line {line}: replacement character U+FFFD"
-        where = f"line {line}: control character U+{ord(char):04X}"
-        if char == "\0":
-            return (f"{where} (binary data, or UTF-16 without a byte-order mark: "
-                    "--encoding utf-16-le)")
-        if "\x80" <= char <= "\x9f":
-            return f"{where} (Windows-1252 read as Latin-1: --encoding cp1252)"
-        return where
+        return f"line {line}: control character U+{ord(char):04X}"
     if text.strip() and not any(char.isalpha() for char in text):
         return "no letters"
     return None
@@ -108,9 +101,15 @@ def check_text(text: str, name: str) -> str:
         TextFileError: ``"<name>: not text (<why>)"``, e.g. for a binary file.
     """
     problem = text_problem(text)
-    if problem is not None:
-        raise TextFileError(f"{name}: not text: {problem}")
-    return text
+    if problem is None:
+        return text
+    found = _NOT_TEXT.search(text)
+    char = found.group() if found is not None else ""
+    if char == "\0":
+        problem += " (binary data, or UTF-16 without a byte-order mark: --encoding utf-16-le)"
+    elif "\x80" <= char <= "\x9f":
+        problem += " (Windows-1252 read as Latin-1? --encoding cp1252)"
+    raise TextFileError(f"{name}: not text: {problem}")
 
 
 def read_text_file(path: Path | str, encoding: str | None = None) -> str:

@@ -10,7 +10,7 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -92,6 +92,19 @@ def _doc(code: str, field_: str, source: str, text: str, count: int = 1) -> dict
     return {"code": code, "field": field_, "source": source, "count": count, "text": text}
 
 
+_BATCH = 5000
+
+
+def _counted(entries: Sequence[CatalogEntry], notify: Progress) -> Iterator[dict]:
+    """The code rows of ``entries``, reporting ``("codes", done, total)`` every batch."""
+    total = len(entries)
+    notify("codes", 0, total)
+    for done, entry in enumerate(entries, 1):
+        yield _code_row(entry)
+        if done % _BATCH == 0 or done == total:
+            notify("codes", done, total)
+
+
 def write_catalog(
     path: Path,
     entries: Sequence[CatalogEntry],
@@ -119,12 +132,8 @@ def write_catalog(
         conn.execute("PRAGMA synchronous=OFF")
         create_schema(conn)
         db = sqlite_utils.Database(conn)
-        total = len(entries)
         with conn:
-            db["codes"].insert_all(
-                (_code_row(e) for e in entries), batch_size=5000
-            )
-            notify("codes", total, total)
+            db["codes"].insert_all(_counted(entries, notify), batch_size=_BATCH)
             db["notes"].insert_all(
                 (
                     {"code": e.code, "kind": n.kind, "seq": i, "text": n.text}

@@ -29,8 +29,18 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: What the counted stages of catalog and index builds count, for their bars' rates.
+STAGE_UNITS = {"codes": " codes", "embedding": " passages"}
+#: A stage that is one step (``total`` 1) shows how long it has run, not a count or rate.
+_STEP_FORMAT = "{desc}… {elapsed}"
+
+
 def tqdm_progress() -> tuple[Progress, Callable[[], None]]:
-    """A ``(stage, done, total)`` callback drawing tqdm bars on stderr, and a closer."""
+    """A ``(stage, done, total)`` callback drawing tqdm bars on stderr, and a closer.
+
+    A counted stage shows ``done/total`` and a rate in :data:`STAGE_UNITS` (items per
+    second measured as they are reported); a one-step stage shows its elapsed time.
+    """
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}
@@ -39,9 +49,14 @@ def tqdm_progress() -> tuple[Progress, Callable[[], None]]:
         bar = bars.get(stage)
         if bar is None:
             close()  # one bar at a time: a new stage ends the previous one
-            bar = bars[stage] = tqdm(total=total, desc=stage, file=sys.stderr, leave=False)
-        bar.n = done
-        bar.refresh()
+            bar = bars[stage] = tqdm(
+                total=total, desc=stage, file=sys.stderr, leave=False,
+                unit=STAGE_UNITS.get(stage, " items"), unit_scale=False,
+                bar_format=_STEP_FORMAT if total <= 1 else None,
+            )
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.refresh()  # the final count shows even within tqdm's redraw interval
 
     def close() -> None:
         for bar in bars.values():

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.search.confidence import FEATURES, LEVELS, FirstStageCalibration, level_of
+from app.search.confidence import FEATURES, LEVELS, FirstStageCalibration, level_of, monotone
 from app.search.reranker import RerankerConfig
 from app.search.types import Candidate
 
@@ -94,3 +94,36 @@ def test_bundled_calibration_serves_hybrid_search_only(store) -> None:
     lexical, _ = open_pipeline(store, PipelineConfig(retriever="bm25", rerank=False))
     assert lexical.calibration is None
     assert all(r.confidence is None for r in lexical.search("hipertensión arterial"))
+
+
+@given(st.lists(st.floats(0, 1), max_size=30))
+def test_monotone_is_the_running_minimum(values) -> None:
+    capped = monotone(values)
+    assert len(capped) == len(values)
+    assert all(a >= b for a, b in zip(capped, capped[1:], strict=False))
+    assert all(c <= v for c, v in zip(capped, values, strict=True))
+    assert capped[:1] == values[:1] and monotone(capped) == capped
+
+
+def test_annotate_never_shows_more_confidence_below() -> None:
+    # an exact alias at rank 2 outweighs a better fused score at rank 1
+    candidates = [Candidate("S72.0", 0.02, "bm25"), Candidate("S72.9", 0.018, "alias+bm25")]
+    calibration = FirstStageCalibration((1.0, 3.0, 0.0, 0.0), null_logit=0.0, head=10)
+    raw = calibration.confidences(candidates)
+    assert raw[1] > raw[0]
+    annotated = [c.confidence for c in calibration.annotate(candidates)]
+    assert annotated == [pytest.approx(raw[0]), pytest.approx(raw[0])]
+
+
+def test_real_results_never_gain_confidence_down_the_list(store) -> None:
+    from app.search.bundle import open_pipeline
+    from app.search.pipeline import PipelineConfig
+
+    pipeline, _ = open_pipeline(store, PipelineConfig(rerank=False))
+    if pipeline.calibration is None and pipeline.reranker is None:
+        pytest.skip("no confidence in this bundle")
+    long_query = ("dolor torácico y fiebre con tos " * 700)[:20_000]
+    for query in ("fractura de cadera", "IAM inferior", "dolor", long_query):
+        confidences = [r.confidence for r in pipeline.search(query, top_k=10)]
+        shown = [c for c in confidences if c is not None]
+        assert shown == sorted(shown, reverse=True), (query[:30], shown)
