@@ -42,7 +42,7 @@ def create_window(userdata_path: Path | None = None, open_store=None):
     return view, controller
 
 
-def _filter_qt_messages() -> None:
+def filter_qt_messages() -> None:
     """Pass Qt's messages to stderr, except :data:`QT_NOISE` (not the user's business)."""
     from PySide6.QtCore import qInstallMessageHandler
 
@@ -88,7 +88,7 @@ def run_gui(
 
     set_language(language)
     note = read_text_file(document, encoding) if document is not None else None
-    _filter_qt_messages()
+    filter_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Cielo")
     qt_strings = QTranslator(app)  # Qt's own buttons ("Cerrar", "Mostrar detalles…")
