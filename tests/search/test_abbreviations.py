@@ -114,7 +114,7 @@ REQUIRED = [
     "FOD",
 ]
 
-PROPER_NAME_STARTS = {"Staphylococcus"}
+PROPER_NAME_STARTS = {"Staphylococcus", "Pneumocystis"}
 
 EXPECTED_FIRST = {
     "IAM": "infarto agudo de miocardio",
@@ -387,3 +387,23 @@ def test_constructor_rejects_duplicates() -> None:
     entry = Abbreviation("HTA", ("hipertensión arterial",), "")
     with pytest.raises(ValueError, match="duplicate"):
         AbbreviationTable([entry, Abbreviation("hta", ("otra",), "")])
+
+
+@pytest.mark.parametrize(
+    ("text", "expanded"),
+    [
+        ("IMC 36", "índice de masa corporal 36"),
+        ("dolor en FID", "dolor en fosa ilíaca derecha"),
+        ("DM-NID", "diabetes mellitus-no insulinodependiente"),
+        ("enfermedad de VHL", "enfermedad de von Hippel-Lindau"),
+        ("infección FAVI", "infección fístula arteriovenosa interna"),
+    ],
+)
+def test_abbreviations_codiesp_train_uses(
+    table: AbbreviationTable, text: str, expanded: str
+) -> None:
+    assert table.expand(text) == expanded
+
+
+def test_ambiguous_codiesp_abbreviation_keeps_every_reading(table: AbbreviationTable) -> None:
+    assert table.get("NET").expansions == ("necrólisis epidérmica tóxica", "tumor neuroendocrino")
