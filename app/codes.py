@@ -4,9 +4,9 @@ Codes are stored in canonical dotted upper case (``S72.001A``); input may come i
 form (``s72001a``, ``S72.001A``, ``s72.001a``). Chapters are numbered ``"1"``..``"22"``
 and blocks are ranges (``A00-A09``); both pass through unchanged.
 
-A category is a letter, then a digit and a letter or digit (``S72``, ``C4A``) or, since the
-2026 edition's genetic disorders, a letter and a digit (``QA0``); up to four letters or
-digits follow (``QA0.0139``, ``T81.31XA``).
+A category is a letter, a digit and a letter or digit (``S72``, ``C4A``), or, as in the
+2026 edition's genetic disorders, ``Q``, a letter and a digit (``QA0``); up to four letters
+or digits follow (``QA0.0139``, ``T81.31XA``). Words such as "dm2" or "ca125" are no codes.
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ import re
 
 from app.errors import InvalidCode
 
-_CATEGORY = r"[A-Z](?:[0-9][0-9A-Z]|[A-Z][0-9])"
+_CATEGORY = r"(?:[A-Z][0-9][0-9A-Z]|Q[A-Z][0-9])"
 _CODE_RE = re.compile(rf"^{_CATEGORY}(?:\.?[0-9A-Z]{{1,4}})?$")
-#: Typed codes: the second character is a digit except in Q-letter-digit categories (QA0),
-#: so that words such as "dm2" or "ca125" are not read as codes.
 _TYPED_RE = re.compile(
-    r"^\s*([A-Za-z][0-9][0-9A-Za-z]|[Qq][A-Za-z][0-9])\s*\.?\s*([0-9A-Za-z]{0,4})\s*$"
+    rf"^\s*({_CATEGORY})\s*\.?\s*([0-9A-Z]{{0,4}})\s*$", re.IGNORECASE
 )
 _BLOCK_RE = re.compile(rf"^{_CATEGORY}-{_CATEGORY}$")
 #: What a code looks like, for messages.

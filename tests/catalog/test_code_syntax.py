@@ -16,7 +16,8 @@ from app.errors import ImportValidationError, InvalidCode
 cm = pytest.importorskip("simple_icd_10_cm")
 
 GARBAGE = ["S7", "IAM", "HTA", "ABC", "S72..1", "S720.01", "S72.", "S72.00001A", "1A0",
-           "S72.0-", "ÑA1", "S72 001", "QAA", "Q0", "12", "S7-2", "DM 2", "S72/001"]
+           "S72.0-", "ÑA1", "S72 001", "QAA", "Q0", "12", "S7-2", "DM 2", "S72/001", "DM2",
+           "XX1", "CA125"]
 
 
 def _codes() -> list[str]:
@@ -60,10 +61,10 @@ def test_a_code_list_with_garbage_is_refused_line_by_line(tmp_path: Path) -> Non
     with pytest.raises(ImportValidationError) as caught:
         read_code_list(path)
     assert [line for line, _ in caught.value.errors] == list(range(2, len(GARBAGE) + 2))
-    dm2 = tmp_path / "dm2.tsv"  # code syntax, but no such category
-    dm2.write_text("I10\tHipertensión\nDM2\tDiabetes\n", encoding="utf-8")
-    with pytest.raises(ImportValidationError, match="line 2: DM2: unknown parent"):
-        code_list_entries(read_code_list(dm2), list(parse_tabular()))
+    qz9 = tmp_path / "qz9.tsv"  # code syntax, but no such category
+    qz9.write_text("I10\tHipertensión\nQZ9\tNada\n", encoding="utf-8")
+    with pytest.raises(ImportValidationError, match="line 2: QZ9: unknown parent"):
+        code_list_entries(read_code_list(qz9), list(parse_tabular()))
 
 
 def test_typed_and_required_codes() -> None:
