@@ -32,6 +32,7 @@ from app.cli.verify import verify
 from app.errors import CieloError
 from app.integrity import ensure_resources_intact
 from app.search.pipeline import RETRIEVERS, PipelineConfig, SearchPipeline
+from app.search.spelling import understanding_dict, understanding_lines
 from app.search.types import SearchResult
 from app.textio import read_text_file, text_lines
 
@@ -127,12 +128,23 @@ def search(
     one it says why on stderr and searches with BM25 + aliases. The cross-encoder then
     reorders the best candidates and gives each a confidence (alta/media/baja).
 
+    Words the catalog does not know are corrected against its vocabulary and everyday terms
+    ("culebrilla") read as clinical ones; both are searched as well as the text as typed, and
+    said first ("¿Quería decir …?"; in JSON: "corrected", "corrections", "lay_terms").
+
     Example: cielo search "IAM inferior" --top-k 5 --json
     """
-    results = _pipeline(no_aliases, retriever, no_rerank).search(text, top_k=top_k)
+    pipeline = _pipeline(no_aliases, retriever, no_rerank)
+    results = pipeline.search(text, top_k=top_k)
+    query = pipeline.analyze(text)
     if as_json:
-        echo_json({"query": text, "results": [r.to_dict() for r in results]})
+        echo_json(
+            {"query": text, **understanding_dict(query),
+             "results": [r.to_dict() for r in results]}
+        )
         return
+    for line in understanding_lines(query):
+        click.echo(line)
     if not results:
         click.echo("Sin resultados.", err=True)
         return

@@ -88,6 +88,10 @@ class LayMatch:
         """The clinical readings, usual first."""
         return self.term.clinical
 
+    def to_dict(self) -> dict:
+        """JSON-ready form (stable keys): the lay term and its clinical readings."""
+        return {"term": self.term.term, "clinical": list(self.term.clinical)}
+
 
 class LayLexicon:
     """Lay terms indexed by their content words.

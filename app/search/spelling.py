@@ -49,12 +49,16 @@ from app.search.abbreviations import AbbreviationTable
 from app.search.lay_terms import LayLexicon, LayMatch
 from app.search.normalize import tokenize
 from app.search.query import STOP_WORDS
+from app.search.types import Query
 
 __all__ = [
     "MIN_LENGTH",
     "Correction",
     "Vocabulary",
+    "apply_corrections",
     "max_edits",
+    "understanding_dict",
+    "understanding_lines",
     "vocabulary_for",
 ]
 
@@ -131,6 +135,36 @@ class Correction:
             "suggestion": self.suggestion,
             "distance": self.distance,
         }
+
+
+def understanding_dict(query: Query) -> dict:
+    """What the query analysis corrected and read, JSON-ready (stable keys): ``corrected``
+    (the text with its slips corrected, or None), ``corrections`` and ``lay_terms``.
+
+    Example: ``understanding_dict(pipeline.analyze("cefalea tensinal"))["corrected"]`` is
+    ``"cefalea tensional"``
+    """
+    return {
+        "corrected": query.corrected,
+        "corrections": [c.to_dict() for c in query.corrections],
+        "lay_terms": [m.to_dict() for m in query.lay_terms],
+    }
+
+
+def understanding_lines(query: Query) -> list[str]:
+    """The same for people, in Spanish: "¿Quería decir «…»?" and each lay term read.
+
+    Example: ``understanding_lines(pipeline.analyze("culebrilla"))`` is
+    ``["Término coloquial: «culebrilla» = herpes zóster"]``
+    """
+    lines = []
+    if query.corrected is not None:
+        lines.append(f"¿Quería decir «{query.corrected}»? (se ha buscado también)")
+    for match in query.lay_terms:
+        lines.append(
+            f"Término coloquial: «{match.term.term}» = {' / '.join(match.term.clinical)}"
+        )
+    return lines
 
 
 def _in_case_of(word: str, typed: str) -> str:

@@ -42,6 +42,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "no_results": {"es": "Sin resultados", "en": "No results"},
     "n_results": {"es": "{n} resultados", "en": "{n} results"},
     "searching": {"es": "Buscando…", "en": "Searching…"},
+    "did_you_mean": {
+        "es": "¿Quería decir «{text}»? (buscado también)",
+        "en": "Did you mean “{text}”? (searched too)",
+    },
+    "lay_term": {"es": "«{term}» = {clinical}", "en": "“{term}” = {clinical}"},
     "loading_catalog": {"es": "Abriendo el catálogo…", "en": "Opening the catalog…"},
     "building_catalog": {
         "es": "Preparando el catálogo (solo la primera vez): {stage}",

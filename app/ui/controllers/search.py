@@ -10,7 +10,7 @@ from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import QListWidgetItem
 
-from app.search.types import SearchResult
+from app.search.types import Query, SearchResult
 from app.ui.highlight import highlight_html
 from app.ui.i18n import pick, tr
 from app.ui.views.main_window import MainWindowView
@@ -87,6 +87,25 @@ def _hints_html(result: SearchResult) -> str:
     return "".join(f"<br>{line}" for line in lines)
 
 
+def query_notes(query: Query) -> str:
+    """What the search corrected and read, for the line under the search box:
+    "¿Quería decir «…»?" and each lay term with its clinical reading."""
+    parts = []
+    if query.corrected is not None:
+        parts.append(tr("did_you_mean", text=query.corrected))
+    for match in query.lay_terms:
+        parts.append(tr("lay_term", term=match.term.term, clinical=" / ".join(match.clinical)))
+    return " · ".join(parts)
+
+
+def search_with_notes(pipeline: Searcher, text: str, top_k: int) -> tuple[list, str]:
+    """Search, and say what the pipeline corrected or read (``analyze``, when it has one);
+    runs on the worker thread."""
+    results = pipeline.search(text, top_k)
+    analyze = getattr(pipeline, "analyze", None)
+    return results, query_notes(analyze(text)) if analyze is not None else ""
+
+
 class SearchController(QObject):
     """Owns the search box and the result list of a :class:`MainWindowView`.
 
@@ -109,6 +128,7 @@ class SearchController(QObject):
         self.shown_seq = 0
         self.stale_dropped = 0
         self.results: list[SearchResult] = []
+        self.notes = ""
         self._pending: str | None = None
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -150,8 +170,8 @@ class SearchController(QObject):
         self._pending = None
         self.view.result_count.setText(tr("searching"))
         run_task(
-            self.pipeline.search, text, self.top_k,
-            on_done=lambda results, s=seq: self._show(s, results),
+            search_with_notes, self.pipeline, text, self.top_k,
+            on_done=lambda found, s=seq: self._show(s, *found),
             on_failed=lambda exc, s=seq: self._failed(s, exc),
         )
         return seq
@@ -161,7 +181,7 @@ class SearchController(QObject):
             return
         self.view.result_count.setText(tr("search_failed", error=type(exc).__name__))
 
-    def _show(self, seq: int, results: list[SearchResult]) -> None:
+    def _show(self, seq: int, results: list[SearchResult], notes: str = "") -> None:
         if seq != self.seq:
             self.stale_dropped += 1
             log.debug("dropped stale results of search #%d (latest #%d)", seq, self.seq)
@@ -187,7 +207,8 @@ class SearchController(QObject):
             count = tr("n_results", n=len(self.results)) if self.results else tr("no_results")
         else:
             count = ""
-        self.view.result_count.setText(count)
+        self.notes = notes if count else ""
+        self.view.result_count.setText(" — ".join(t for t in (count, self.notes) if t))
         self.results_shown.emit(len(self.results))
 
     # -- selection, keyboard, clipboard --------------------------------------------------
