@@ -14,12 +14,17 @@ built-in generators:
   text get nothing: a Spanish title is never invented.
 * ``lay_terms``: a curated table of Spanish lay terms (``lay_terms.tsv``) for codes in
   the selection ("ataque al corazón" -> I21.9).
+* ``lay_lexicon`` (opt-in): the search's lay lexicon (``resources/lay_terms.tsv``, read by
+  :mod:`app.search.lay_terms`) run backwards: a code whose own title (Spanish or English,
+  less an "unspecified" ending) *is* a clinical reading gets each lay term of that reading
+  ("Chilblains" -> "sabañones", "Brucelosis" -> "fiebre de Malta"), about 250 examples.
 """
 
 from __future__ import annotations
 
 import csv
 import random
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +32,7 @@ from typing import Protocol, runtime_checkable
 
 from app.catalog.store import CodeRecord
 from app.search.abbreviations import AbbreviationTable
+from app.search.normalize import tokenize
 from training.data.catalog_view import CatalogView
 from training.data.examples import Example
 from training.data.qualifiers import BILATERAL, SpanishRendering, compose, render
@@ -41,6 +47,10 @@ from training.data.variants import (
 )
 
 SOURCE = "synthetic"
+#: A title's "unspecified" ending, which a lay term does not say.
+_UNSPECIFIED = re.compile(
+    r",?\s*(?:no especificad[oa]s?|sin otra especificación|unspecified)\s*$", re.IGNORECASE
+)
 LAY_TERMS_PATH = Path(__file__).with_name("lay_terms.tsv")
 _LAY_HEADER = ("lay_term", "code", "note")
 
@@ -172,6 +182,42 @@ class TemplateGenerator:
             chosen = rng.sample(options, min(self.per_code, len(options)))
             for style, text in sorted(chosen, key=options.index):
                 yield Example(text, record.code, "es", SOURCE, style)
+
+
+@register_generator("lay_lexicon")
+class LayLexiconGenerator:
+    """The lay terms of the codes whose own title *is* a clinical reading (see the module
+    doc); ``rng`` is unused. Lay words do not compose like clinical ones ("calentura
+    paratifoidea" is no Spanish), so a reading inside a longer title gives nothing."""
+
+    name = "lay_lexicon"
+
+    def __init__(self, context: GeneratorContext) -> None:
+        from app.search.lay_terms import LayLexicon
+
+        self.per_code = context.variants_per_code
+        self.by_reading: dict[tuple[str, ...], list[str]] = {}
+        for entry in LayLexicon.default():
+            for reading in entry.clinical:
+                self.by_reading.setdefault(tuple(tokenize(reading)), []).append(entry.term)
+
+    def lay_terms(self, record: CodeRecord) -> list[str]:
+        """The lay terms of a record whose own Spanish or English title, less an
+        "unspecified" ending, is a clinical reading."""
+        titles = [record.title_en]
+        if record.title_es and not record.title_es_inherited:
+            titles.append(record.title_es)
+        found: list[str] = []
+        for title in titles:
+            words = tuple(tokenize(_UNSPECIFIED.sub("", title)))
+            found.extend(self.by_reading.get(words, ()))
+        return list(dict.fromkeys(found))[: self.per_code]
+
+    def generate(self, records: Sequence[CodeRecord], rng: random.Random) -> Iterator[Example]:
+        """Up to ``variants_per_code`` lay terms per record, in the lexicon's order."""
+        for record in records:
+            for term in self.lay_terms(record):
+                yield Example(term, record.code, "es", SOURCE, "lay_term")
 
 
 def _is_plain_episode(rendering: SpanishRendering) -> bool:
