@@ -34,10 +34,11 @@ from pathlib import Path
 from app.catalog.aliases import read_codiesp_mentions
 from app.catalog.default import alias_source, build_default_catalog, codiesp_file
 from app.catalog.store import CatalogStore
-from app.search.bundle import load_dense, load_reranker
+from app.search.bundle import load_dense, load_ranker, load_reranker
 from app.search.dense import DenseRetriever
 from app.search.normalize import normalize_text
 from app.search.pipeline import PipelineConfig, SearchPipeline
+from app.search.ranker import LearnedRanker
 from app.search.reranker import CrossEncoderReranker
 from training.metrics import MentionResult, error_breakdown, score
 from training.report import write_report
@@ -59,13 +60,16 @@ CONFIGS = {
         retriever="hybrid", alias_sources=sources, rerank=False
     ),
     "hybrid+rerank": lambda sources: PipelineConfig(retriever="hybrid", alias_sources=sources),
+    "hybrid+ranker": lambda sources: PipelineConfig(retriever="hybrid", alias_sources=sources),
 }
+#: Configurations whose second stage is the learned ranker (the others' is the cross-encoder).
+RANKER_CONFIGS = ("hybrid+ranker",)
 #: The typo'd run of a configuration: its report folder's suffix, its metrics' key prefix.
 TYPO_SUFFIX = "_typos"
 TYPO_PREFIX = "typos_"
 SUBSETS = ("all", "unseen", "seen")
 #: Configurations that need the dense stage.
-DENSE_CONFIGS = ("dense", "dense+aliases", "hybrid", "hybrid+rerank")
+DENSE_CONFIGS = ("dense", "dense+aliases", "hybrid", "hybrid+rerank", "hybrid+ranker")
 
 
 def run_mentions(
@@ -117,25 +121,30 @@ def evaluate_config(
     dense_weight: float | None = None,
     reranker: CrossEncoderReranker | None = None,
     typist: Typist | None = None,
+    ranker: LearnedRanker | None = None,
 ) -> dict[str, float]:
     """Run one configuration and write its report under ``out_dir / name``.
 
-    ``dense`` is required by the dense configurations (``DENSE_CONFIGS``), ``reranker`` by
-    those whose pipeline configuration asks to rerank. With a ``typist``
-    (:class:`training.typos.Typist`) the same mentions are searched again as it types them,
-    reported under ``out_dir / (name + "_typos")`` and returned beside the clean figures
-    with the prefix ``typos_`` (``typos_all_exact_top1``).
+    ``dense`` is required by the dense configurations (``DENSE_CONFIGS``), ``ranker`` by
+    ``RANKER_CONFIGS``, ``reranker`` by the others whose configuration asks to rerank. With a
+    ``typist`` (:class:`training.typos.Typist`) the same mentions are searched again as it
+    types them, reported under ``out_dir / (name + "_typos")`` and returned beside the clean
+    figures with the prefix ``typos_`` (``typos_all_exact_top1``).
     """
     config = CONFIGS[name](alias_sources)
     if dense_weight is not None:
         config = replace(config, dense_weight=dense_weight)
     if name in DENSE_CONFIGS and dense is None:
         raise ValueError(f"configuration {name} needs the dense stage")
-    if config.rerank and reranker is None:
+    uses_ranker = name in RANKER_CONFIGS
+    if uses_ranker and ranker is None:
+        raise ValueError(f"configuration {name} needs the learned ranker")
+    if config.rerank and not uses_ranker and reranker is None:
         raise ValueError(f"configuration {name} needs the reranker")
     pipeline = SearchPipeline(
         store, config=config, dense=dense if name in DENSE_CONFIGS else None,
-        reranker=reranker if config.rerank else None,
+        reranker=reranker if config.rerank and not uses_ranker else None,
+        ranker=ranker if uses_ranker else None,
     )
     pipeline.search("warm up", top_k=10)
     seen = store.alias_norms(alias_sources)
@@ -154,9 +163,10 @@ def evaluate_config(
         ),
         "reranker": (
             dict(path=str(reranker.model_dir), **reranker.config.to_dict())
-            if reranker is not None and config.rerank
+            if reranker is not None and config.rerank and not uses_ranker
             else None
         ),
+        "ranker": str(ranker.directory) if ranker is not None and uses_ranker else None,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
     }
@@ -296,20 +306,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             if dense is None:
                 log.warning("skipping %s: %s", ", ".join(DENSE_CONFIGS), load.reason)
                 names = [n for n in names if n not in DENSE_CONFIGS]
+        ranker = None
+        if any(n in RANKER_CONFIGS for n in names):
+            ranker, problem = load_ranker()
+            if ranker is None and args.config:
+                parser.error(f"ranked configurations need the learned ranker: {problem}")
+            if ranker is None:
+                log.warning("skipping %s: %s", ", ".join(RANKER_CONFIGS), problem)
+                names = [n for n in names if n not in RANKER_CONFIGS]
         reranker = None
-        if any(CONFIGS[n](sources).rerank for n in names):
+        if any(CONFIGS[n](sources).rerank and n not in RANKER_CONFIGS for n in names):
             reranker, problem = load_reranker(store)
             if reranker is None and args.config:
                 parser.error(f"reranking configurations need the reranker: {problem}")
             if reranker is None:
                 log.warning("skipping the reranking configurations: %s", problem)
-                names = [n for n in names if not CONFIGS[n](sources).rerank]
+                names = [n for n in names
+                         if not CONFIGS[n](sources).rerank or n in RANKER_CONFIGS]
         all_metrics = {}
         for name in names:
             log.info("evaluating %s on %d mentions", name, len(mentions))
             all_metrics[name] = evaluate_config(
                 store, name, mentions, sources, args.out, args.dataset, dense, args.dense_weight,
-                reranker, Typist(seed=args.typo_seed) if args.typos else None,
+                reranker, Typist(seed=args.typo_seed) if args.typos else None, ranker,
             )
         store.close()
     args.out.mkdir(parents=True, exist_ok=True)

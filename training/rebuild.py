@@ -12,7 +12,9 @@ card; the recipe's mentions mixed in) -> ``train`` (contrastive fine-tuning) -> 
 ``resources/calibration.json``) -> ``rerank`` (cross-encoder, listwise on hard negatives;
 the recipe's groups added)
 -> ``rerank-export`` (int8 ONNX) -> ``rerank-tune`` (top_n and calibration on dev; copied to
-``resources/reranker`` only if it beats the first stage; manifest rehashed) -> ``evaluate``
+``resources/reranker`` only if it beats the first stage; manifest rehashed) -> ``ranker``
+(the learned ranker: cross-fitted examples through the new encoder and index, LightGBM,
+``resources/ranker`` only if it beats the first stage on dev) -> ``evaluate``
 (CodiEsp dev reports) ->
 ``card`` (``resources/MODEL_CARD.md``). Wall time per step goes to
 ``training/reports/rebuild-<config>.json``. The reranker's ablations and depth timings are
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 
 STEPS = (
     "base", "prune", "recipe", "data", "train", "bundle", "calibrate", "rerank", "rerank-export",
-    "rerank-tune", "evaluate", "card",
+    "rerank-tune", "ranker", "evaluate", "card",
 )
 
 
@@ -57,6 +59,8 @@ def plan(
         train_biencoder,
     )
     from training.data import build as data_build
+    from training.ranker import data as ranker_data
+    from training.ranker import train as ranker_train
     from training.recipe import run as recipe_run
     from training.rerank import export as rerank_export
     from training.rerank import train as rerank_train
@@ -81,6 +85,13 @@ def plan(
         status = rerank_tune.main(["--model", str(exported), "--checkpoint", str(reranker),
                                    "--ship", str(out / "reranker")])  # fmt: skip
         return status or manifest.main(["--resources", str(out)])
+
+    def learned_ranker() -> int:
+        examples = work / "ranker-examples"
+        status = ranker_data.main(["--out", str(examples), "--resources", str(out)])
+        return status or ranker_train.main(
+            ["--examples", str(examples), "--out", str(out / "ranker"), "--ablate"]
+        )
 
     def calibrate_first_stage() -> int:
         status = calibrate.main(["--resources", str(out)])
@@ -146,6 +157,7 @@ def plan(
             lambda: rerank_export.main(["--model", str(reranker), "--out", str(exported)]),
         ),
         "rerank-tune": (Path("training/reports/rerank/tuning.json"), tune_reranker),
+        "ranker": (Path("training/reports/ranker/train.json"), learned_ranker),
         "evaluate": (Path("training/reports/codiesp-dev/summary.md"), lambda: evaluate.main([])),
         "card": (out / "MODEL_CARD.md", lambda: model_card.main(["--resources", str(out)])),
     }

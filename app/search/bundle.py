@@ -28,6 +28,8 @@ from app.search.dense import DenseRetriever
 from app.search.encoder import MODEL_FILE, TextEncoder
 from app.search.fingerprint import catalog_fingerprint
 from app.search.pipeline import PipelineConfig, SearchPipeline
+from app.search.ranker import MODEL_FILE as RANKER_FILE
+from app.search.ranker import LearnedRanker
 from app.search.reranker import MODEL_FILE as RERANKER_FILE
 from app.search.reranker import CrossEncoderReranker
 from app.search.vector_index import MANIFEST_FILE, DenseIndex, IndexManifest
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 MODEL_DIR = "model"
 RERANKER_DIR = "reranker"
+RANKER_DIR = "ranker"
 BUNDLED_INDEX_DIR = "index"
 USER_INDEXES_DIR = "indexes"
 EMBED_HINT = "run `cielo catalog embed` to build one (it takes 10-30 minutes)"
@@ -288,6 +291,18 @@ def load_reranker(
         return None, str(exc)
 
 
+def load_ranker(resources: Path | None = None) -> tuple[LearnedRanker | None, str | None]:
+    """The bundled learned ranker, or None and one line saying why (never raises)."""
+    directory = (resources or resources_dir()) / RANKER_DIR
+    if not (directory / RANKER_FILE).exists():
+        return None, f"no learned ranker in {directory}"
+    try:
+        return LearnedRanker(directory), None
+    except ModelError as exc:
+        log.warning("learned ranker unusable: %s", exc)
+        return None, str(exc)
+
+
 def load_calibration(resources: Path | None = None) -> FirstStageCalibration | None:
     """The first stage's confidence calibration (None when absent or unreadable)."""
     path = (resources or resources_dir()) / CALIBRATION_FILE
@@ -307,8 +322,9 @@ def open_pipeline(
     data: Path | None = None,
 ) -> tuple[SearchPipeline, str | None]:
     """The search pipeline a configuration asks for: its dense stage when needed, the
-    reranker when the bundle has one (unless ``config.rerank`` is False), and the first
-    stage's confidence calibration.
+    learned ranker when the bundle has one and the first stage is the full hybrid one it was
+    trained on (else the cross-encoder when the bundle has one), unless ``config.rerank`` is
+    False, and the first stage's confidence calibration.
 
     Returns:
         ``(pipeline, note)``: ``note`` is one line for the user when a stage is missing or
@@ -332,15 +348,20 @@ def open_pipeline(
                 raise load.error
             lexical = "BM25 + aliases" if config.aliases else "BM25"
             notes.append(f"{load.reason}. Searching with {lexical}.")
-    reranker = None
-    if config.rerank and reranker_dir(resources).exists():  # a build may ship none
+    # the ranker and the calibration were fitted on the full hybrid stage; elsewhere
+    # their inputs would not hold
+    full = config.retriever == "hybrid" and config.aliases and dense is not None
+    ranker = reranker = None
+    if config.rerank and full:
+        ranker, problem = load_ranker(resources)
+        if ranker is None and (resources or resources_dir()).joinpath(RANKER_DIR).exists():
+            notes.append(f"{problem}: results keep the first stage's order.")
+    if config.rerank and ranker is None and reranker_dir(resources).exists():
         reranker, problem = load_reranker(store, resources)
         if reranker is None:
             notes.append(f"{problem}: results keep the first stage's order.")
-    # the calibration was fitted on the full hybrid stage; elsewhere it would not hold
-    full = config.retriever == "hybrid" and config.aliases and dense is not None
     pipeline = SearchPipeline(
-        store, config=config, dense=dense, reranker=reranker,
+        store, config=config, dense=dense, reranker=reranker, ranker=ranker,
         calibration=load_calibration(resources) if full else None,
     )
     return pipeline, " ".join(notes) or None

@@ -7,7 +7,9 @@ weighted reciprocal-rank fusion orders them. The pool then holds, in fused order
 - for a candidate that needs a 7th character, the completed full code the query's episode
   words point to (``via="completion"``), right after it;
 - for the strongest non-valid candidates, the valid descendants the query supports best
-  (its qualifiers, then the "unspecified" child) (``via="descendant"``).
+  (its qualifiers, then the "unspecified" child) (``via="descendant"``);
+- for the strongest candidates that contradict a qualifier of the query ("left" for
+  "derecha"), the siblings that state it instead (``via="variant"``).
 
 Each pool entry remembers the first-stage code it came from, whose retriever scores it
 inherits (:mod:`app.search.features`).
@@ -50,7 +52,8 @@ class PoolEntry:
     Attributes:
         record: the code's catalog record.
         origin: the first-stage code it comes from (itself when ``via == "retrieved"``).
-        via: ``"retrieved"``, ``"completion"`` or ``"descendant"``.
+        via: ``"retrieved"`` (a retrieved full code may already be completed from the
+            query's episode words), ``"completion"``, ``"descendant"`` or ``"variant"``.
     """
 
     record: CodeRecord
@@ -122,6 +125,7 @@ class CandidateGenerator:
         expand_top: how many of the best non-valid fused candidates are expanded into their
             valid descendants.
         per_expansion: how many descendants each expansion adds.
+        vary_top: how many of the best fused candidates may bring qualifier variants.
     """
 
     def __init__(
@@ -132,6 +136,7 @@ class CandidateGenerator:
         pool_size: int = 50,
         expand_top: int = 5,
         per_expansion: int = 4,
+        vary_top: int = 15,
     ):
         self.store = store
         self.members = list(members)
@@ -139,6 +144,7 @@ class CandidateGenerator:
         self.pool_size = pool_size
         self.expand_top = expand_top
         self.per_expansion = per_expansion
+        self.vary_top = vary_top
 
     def generate(self, query: Query) -> CandidateSpace:
         """The candidate space of ``query`` (empty when no member finds anything)."""
@@ -148,27 +154,86 @@ class CandidateGenerator:
         wanted = wanted_qualifiers(query)
         pool: dict[str, PoolEntry] = {}
         expanded = 0
-        for cand in fused:
+        for position, cand in enumerate(fused):
             record = records.get(cand.code)
             if record is None:
                 continue
-            pool.setdefault(record.code, PoolEntry(record, record.code, "retrieved"))
+            base = record
+            if record.kind == "extended" and record.parent:
+                # a retrieved full code stands for its 6-character parent: the 7th character
+                # is the completion's to choose, from the query's episode words
+                base = self.store.find(record.parent) or record
+                full = self._completed(record.parent, query.text)
+                if full is not None and full.code != record.code:
+                    pool.setdefault(full.code, PoolEntry(full, record.code, "completion"))
+                    record = full
+            pool.setdefault(record.code, PoolEntry(record, cand.code, "retrieved"))
+            if position < self.vary_top:
+                for variant in self._variants(base, query):
+                    pool.setdefault(variant.code, PoolEntry(variant, cand.code, "variant"))
             if record.valid:
                 continue
-            completion = complete_record(self.store, record, query.text)
-            if completion is not None:
-                full = self.store.find(completion.code)
-                if full is not None:
-                    pool.setdefault(full.code, PoolEntry(full, record.code, "completion"))
+            full = self._completed(record.code, query.text, record)
+            if full is not None:
+                pool.setdefault(full.code, PoolEntry(full, record.code, "completion"))
             elif expanded < self.expand_top:
                 expanded += 1
-                for child in self._descendants(record, wanted):
+                for child in self._descendants(record, wanted, query.text):
                     pool.setdefault(child.code, PoolEntry(child, record.code, "descendant"))
         return CandidateSpace(found, fused, list(pool.values()))
 
-    def _descendants(self, record: CodeRecord, wanted: frozenset[str]) -> list[CodeRecord]:
-        children = self.store.valid_descendants(record.code, limit=600)
+    def _variants(self, record: CodeRecord, query: Query) -> list[CodeRecord]:
+        """Siblings that state what the query does where ``record`` contradicts it ("left"
+        for "derecha"): the qualifier variants a coder would switch to, completed when they
+        need a 7th character."""
+        if not query.qualifiers or not record.parent:
+            return []
+        agree, conflict, _ = agreement(query.qualifiers, title_qualifiers(record.title_en))
+        if not conflict:
+            return []
+        better = []
+        for sibling in self.store.children(record.parent):
+            a, c, _ = agreement(query.qualifiers, title_qualifiers(sibling.title_en))
+            if sibling.code != record.code and c < conflict and a > agree:
+                better.append((c, -a, sibling))
+        out = []
+        for _, _, sibling in sorted(better, key=lambda t: t[:2])[:2]:
+            full = sibling if sibling.valid else self._completed(sibling.code, query.text, sibling)
+            if full is not None:
+                out.append(full)
+        return out
+
+    def _completed(
+        self, code: str, text: str, record: CodeRecord | None = None
+    ) -> CodeRecord | None:
+        """The record of the valid full code that completes ``code`` for ``text`` (None
+        when ``code`` is valid, unknown or not one 7th character away from a valid code)."""
+        record = record or self.store.find(code)
+        completion = complete_record(self.store, record, text) if record else None
+        return self.store.find(completion.code) if completion else None
+
+    def _descendants(
+        self, record: CodeRecord, wanted: frozenset[str], text: str
+    ) -> list[CodeRecord]:
+        """The valid descendants the query supports best; 7th-character codes stand for
+        their 6-character parent, completed from the query's episode words (one per parent:
+        the 7th character is the completion's to choose, not the ranker's)."""
+        children: list[CodeRecord] = []
+        parents: set[str] = set()
+        for child in self.store.valid_descendants(record.code, limit=600):
+            if child.kind != "extended":
+                children.append(child)
+            elif child.parent and child.parent not in parents:
+                parents.add(child.parent)
+                children.append(child)
         ranked = sorted(
             range(len(children)), key=lambda i: _descendant_key(wanted, children[i], i)
         )
-        return [children[i] for i in ranked[: self.per_expansion]]
+        out = []
+        for i in ranked[: self.per_expansion]:
+            child = children[i]
+            if child.kind == "extended" and child.parent:
+                child = self._completed(child.parent, text)
+            if child is not None:
+                out.append(child)
+        return out

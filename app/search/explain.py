@@ -29,8 +29,7 @@ from app.search.types import Query
 #: Where a query word can match, in the order matches are reported.
 FIELDS = ("title_es", "title_en", "inclusion", "alias")
 #: What can distinguish two sibling codes, in order of precedence.
-ASPECTS = ("laterality", "episode", "acuity", "complication", "severity", "fracture",
-           "displacement", "other")
+ASPECTS = ("laterality", "episode", "acuity", "complication", "severity", "other")
 
 # "with"/"without" alone are weak evidence of a complication ("with routine healing"), and
 # none at all before a "not specified" word ("sin otra especificación").
@@ -387,7 +386,7 @@ def _aspects(words: Sequence[_Word]) -> tuple[str, ...]:
         if w.concept and w.concept not in _WEAK
     }
     if found:
-        return tuple(a for a in ASPECTS if a in found)
+        return tuple(a for a in ASPECTS if a in found) or ("other",)
     if any(w.concept in _WEAK for w in words):
         return ("complication",)
     return ("other",)

@@ -13,6 +13,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from app.catalog.store import CatalogStore, CodeRecord
 from app.codes import strip_dot
 from app.search.candidates import CandidateSpace, PoolEntry, title_qualifiers
 from app.search.explain import inclusion_terms, text_terms
+from app.search.normalize import tokenize
 from app.search.qualifiers import agreement
 from app.search.query import STOP_WORDS, content_tokens
 from app.search.types import Candidate, Query
@@ -29,17 +31,20 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "retrievers": (
         "fused_score", "fused_rank", "own_retrieved", "n_members",
         "alias_share", "alias_rank", "bm25_score", "bm25_rel", "bm25_rank",
-        "dense_score", "dense_gap", "dense_rank",
+        "dense_score", "dense_gap", "dense_rank", "neighbour_score", "neighbour_rank",
     ),
     "prior": ("prior_code", "prior_category", "prior_chapter", "alias_count"),
     "coverage": (
         "n_words", "cover_es", "cover_en", "cover_inclusion", "cover_alias", "cover_any",
-        "title_es_covered", "title_en_covered",
+        "title_es_covered", "title_en_covered", "cognate_en", "cognate_inclusion",
     ),
     "head": ("head_title", "head_any"),
-    "qualifiers": ("q_agree", "q_conflict", "q_missing", "code_qualifiers"),
+    "qualifiers": (
+        "q_agree", "q_conflict", "q_missing", "code_qualifiers", "without_conflict",
+    ),
     "specificity": (
-        "valid", "depth", "via_completion", "via_descendant", "unspecified", "other",
+        "valid", "depth", "via_completion", "via_descendant", "via_variant", "unspecified",
+        "other",
     ),
     "votes": ("category_votes", "category_score", "category_rank", "origin_rank"),
 }
@@ -89,6 +94,40 @@ def _coverage(words: Sequence[str], texts: Sequence[str]) -> float:
     return sum(any(t.find(w) for t in terms) for w in words) / len(words)
 
 
+_COGNATE_RULES = (("ph", "f"), ("th", "t"), ("y", "i"), ("k", "c"), ("qu", "c"), ("z", "c"),
+                  ("ll", "l"), ("ss", "s"), ("rr", "r"), ("mm", "m"), ("nn", "n"), ("tt", "t"))
+
+
+@lru_cache(maxsize=65536)
+def cognate(word: str) -> str | None:
+    """A key that Spanish and English medical cognates share: spelling rules folded
+    (ph/f, th/t, y/i, k/c, initial pn/ps), then the first 5 letters of a word of up to 7, the
+    first 6 of a longer one; None for words under 5 letters.
+
+    Example: ``cognate("nefropatia") == cognate("nephropathy") == "nefrop"``
+    """
+    if len(word) < 5 or word.isdigit():
+        return None
+    for old, new in _COGNATE_RULES:
+        word = word.replace(old, new)
+    if word.startswith(("pn", "ps")):
+        word = word[1:]
+    return word[:5] if len(word) <= 7 else word[:6]
+
+
+@lru_cache(maxsize=65536)
+def _cognates(text: str) -> frozenset[str]:
+    return frozenset(k for w in tokenize(text) if (k := cognate(w)))
+
+
+def _cognate_coverage(words: Sequence[str], texts: Sequence[str]) -> float:
+    keys = [k for w in words if (k := cognate(w))]
+    if not keys or not texts:
+        return 0.0
+    found = frozenset().union(*(_cognates(t) for t in texts))
+    return sum(k in found for k in keys) / len(keys)
+
+
 def _covered(title: str | None, words: Sequence[str]) -> float:
     """Share of a title's content words that the query has (by form or concept)."""
     if not title:
@@ -119,6 +158,7 @@ class FeatureExtractor:
         if not pool:
             return rows
         words = content_tokens(query.expanded)
+        query_words = frozenset(tokenize(query.expanded))
         head = words[0] if words else None
         fused = _rank_map(space.fused)
         members = {name: _rank_map(found) for name, found in space.members.items()}
@@ -134,13 +174,15 @@ class FeatureExtractor:
         category_order = {c: i for i, (c, _) in enumerate(category_score.most_common(), 1)}
         for i, entry in enumerate(pool):
             rows[i] = self._row(
-                query, entry, words, head, fused, members, best, inclusions.get(entry.code, []),
+                query, entry, words, query_words, head, fused, members, best,
+                inclusions.get(entry.code, []),
                 votes, category_score, category_order,
             )
         return rows
 
     def _row(
-        self, query: Query, entry: PoolEntry, words: list[str], head: str | None,
+        self, query: Query, entry: PoolEntry, words: list[str], query_words: frozenset[str],
+        head: str | None,
         fused: dict, members: dict, best: dict, inclusions: list[str],
         votes: Counter, category_score: Counter, category_order: dict,
     ) -> list[float]:
@@ -166,6 +208,9 @@ class FeatureExtractor:
         values["dense_score"] = dense[1] if dense else 0.0
         values["dense_gap"] = best["dense"] - dense[1] if dense else 1.0
         values["dense_rank"] = math.log1p(dense[0]) if dense else _MISSING_RANK
+        neighbour = members.get("neighbour", {}).get(key)
+        values["neighbour_score"] = neighbour[1] if neighbour else 0.0
+        values["neighbour_rank"] = math.log1p(neighbour[0]) if neighbour else _MISSING_RANK
 
         prior = self.prior
         values["prior_code"] = math.log1p(prior.codes.get(code, 0))
@@ -183,6 +228,8 @@ class FeatureExtractor:
         values["cover_any"] = _coverage(words, [*titles, *inclusions, *aliases[:20]])
         values["title_es_covered"] = _covered(record.title_es, words)
         values["title_en_covered"] = _covered(record.title_en, words)
+        values["cognate_en"] = _cognate_coverage(words, [record.title_en])
+        values["cognate_inclusion"] = _cognate_coverage(words, inclusions)
         if head:
             values["head_title"] = _coverage([head], [*titles, *inclusions])
             values["head_any"] = max(values["head_title"], _coverage([head], aliases[:20]))
@@ -191,12 +238,17 @@ class FeatureExtractor:
         agree, conflict, missing = agreement(query.qualifiers, code_concepts)
         values["q_agree"], values["q_conflict"], values["q_missing"] = agree, conflict, missing
         values["code_qualifiers"] = len(code_concepts)
+        # "DM2 con nefropatía" is not "... without complications"
+        values["without_conflict"] = float(
+            "con" in query_words and "without complication" in record.title_en.lower()
+        )
 
         title = record.title_en.lower()
         values["valid"] = float(record.valid)
         values["depth"] = len(strip_dot(code))
         values["via_completion"] = float(entry.via == "completion")
         values["via_descendant"] = float(entry.via == "descendant")
+        values["via_variant"] = float(entry.via == "variant")
         values["unspecified"] = float("unspecified" in title)
         values["other"] = float(title.startswith("other") or " other " in title)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from app.search.candidates import fuse
 from app.search.types import Candidate, Query, Retriever
 
 
@@ -31,17 +32,8 @@ class FusionRetriever:
 
     def retrieve(self, query: Query, k: int) -> list[Candidate]:
         """Fused candidates, best first; ties keep the first member's order."""
-        scores: dict[str, float] = {}
-        origin: dict[str, list[str]] = {}
-        matched: dict[str, tuple[str, ...]] = {}
-        order: dict[str, int] = {}
-        for retriever, weight in self.members:
-            for rank, cand in enumerate(retriever.retrieve(query, max(k, self.depth)), 1):
-                scores[cand.code] = scores.get(cand.code, 0.0) + weight / (self.rrf_k + rank)
-                origin.setdefault(cand.code, []).append(retriever.name)
-                matched.setdefault(cand.code, cand.matched)
-                order.setdefault(cand.code, len(order))
-        ranked = sorted(scores, key=lambda c: (-scores[c], order[c]))[:k]
-        return [
-            Candidate(c, scores[c], "+".join(origin[c]), matched[c]) for c in ranked
+        found = [
+            (retriever.name, weight, retriever.retrieve(query, max(k, self.depth)))
+            for retriever, weight in self.members
         ]
+        return fuse(found, self.rrf_k)[:k]

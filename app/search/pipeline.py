@@ -12,17 +12,21 @@ from app.catalog.store import CatalogStore
 from app.search.abbreviations import AbbreviationTable
 from app.search.alias import AliasRetriever
 from app.search.bm25 import BM25Retriever
+from app.search.candidates import CandidateGenerator
 from app.search.code_lookup import CodeLookupRetriever
 from app.search.completion import complete_record
 from app.search.confidence import FirstStageCalibration
 from app.search.explain import explain
+from app.search.features import CodePrior, FeatureExtractor
 from app.search.fusion import FusionRetriever
+from app.search.neighbours import AliasNeighbourRetriever
 from app.search.query import analyze_query
 from app.search.spelling import vocabulary_for
 from app.search.types import Query, Reranker, Retriever, SearchResult
 
 if TYPE_CHECKING:  # the dense stage (onnxruntime, usearch) loads only when used
     from app.search.dense import DenseRetriever
+    from app.search.ranker import LearnedRanker
 
 #: First-stage choices: lexical, dense, or both fused.
 RETRIEVERS = ("bm25", "dense", "hybrid")
@@ -43,8 +47,9 @@ class PipelineConfig:
         prefix_last: type-ahead: the last word also matches as a prefix.
         candidate_k: how many first-stage candidates are fetched (the reranker reads the
             first ``top_n`` of them, its own setting).
-        rerank: ask for the cross-encoder (``app.search.bundle.open_pipeline`` loads it);
-            False is the fast mode (``--no-rerank``).
+        rerank: ask for the second stage, the learned ranker (or the cross-encoder when no
+            ranker is installed; ``app.search.bundle.open_pipeline`` loads them); False is
+            the first stage alone (``--no-rerank``).
     """
 
     retriever: str = "hybrid"
@@ -96,6 +101,17 @@ def first_stage_members(
     return members
 
 
+def candidate_members(
+    store: CatalogStore, config: PipelineConfig, dense: DenseRetriever | None = None
+) -> list[tuple[Retriever, float]]:
+    """The members whose fusion feeds the learned ranker's candidate space: the first
+    stage's, plus alias neighbours (:mod:`app.search.neighbours`) when aliases are used."""
+    members = first_stage_members(store, config, dense)
+    if config.aliases:
+        members.append((AliasNeighbourRetriever(store, config.alias_sources), 1.0))
+    return members
+
+
 def build_retriever(
     store: CatalogStore, config: PipelineConfig, dense: DenseRetriever | None = None
 ) -> Retriever:
@@ -125,11 +141,13 @@ class SearchPipeline:
     Args:
         store: the catalog.
         retriever: the first stage (default: from ``config``).
-        reranker: optional second stage.
+        reranker: optional second stage (the cross-encoder), unused when ``ranker`` is given.
         abbreviations: the abbreviation table (default: the bundled one).
         config: first-stage assembly when ``retriever`` is not given.
         dense: the dense stage for ``config`` (see :func:`build_retriever`).
-        calibration: confidence for first-stage results when no reranker runs.
+        calibration: confidence for first-stage results when no second stage runs.
+        ranker: the learned ranker; it orders the candidate space of valid full codes
+            (:mod:`app.search.candidates`) built from ``config``'s first-stage members.
 
     Example: ``SearchPipeline(store).search("fractura del cuello del fémur", top_k=5)``
     """
@@ -143,12 +161,21 @@ class SearchPipeline:
         config: PipelineConfig | None = None,
         dense: DenseRetriever | None = None,
         calibration: FirstStageCalibration | None = None,
+        ranker: LearnedRanker | None = None,
     ):
         self.store = store
         self.calibration = calibration
         self.config = config or PipelineConfig()
         self.retriever = retriever or build_retriever(store, self.config, dense)
         self.reranker = reranker
+        self.ranker = ranker
+        if ranker is not None:
+            sources = self.config.alias_sources if self.config.aliases else ()
+            self.generator = CandidateGenerator(
+                store, candidate_members(store, self.config, dense),
+                depth=self.config.candidate_k, pool_size=self.config.candidate_k,
+            )
+            self.features = FeatureExtractor(store, CodePrior.from_store(store, sources))
         self.code_lookup = CodeLookupRetriever(store)
         self.abbreviations = (
             abbreviations if abbreviations is not None else AbbreviationTable.default()
@@ -166,7 +193,8 @@ class SearchPipeline:
         """Ranked results for a query; an empty or meaningless query gives ``[]``.
 
         A typed code returns the code and the codes extending it; anything else goes
-        through the retriever and, when present, the reranker. Each result carries its
+        through the learned ranker over the candidate space when there is one, else the
+        retriever and, when present, the reranker. Each result carries its
         explanation and, when it is not a valid code but a 7th character would make it one,
         the completion read from the query's episode words.
         """
@@ -174,7 +202,10 @@ class SearchPipeline:
             return []
         query = self.analyze(text)
         candidates = self.code_lookup.retrieve(query, top_k) if query.code else []
-        if not candidates:
+        if not candidates and self.ranker is not None:
+            space = self.generator.generate(query)
+            candidates = self.ranker.rank(space, self.features.matrix(query, space))
+        elif not candidates:
             candidates = self.retriever.retrieve(query, max(top_k, self.config.candidate_k))
             if self.reranker is not None and candidates:
                 candidates = self.reranker.rerank(query, candidates)

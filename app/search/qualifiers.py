@@ -51,6 +51,11 @@ QUALIFIERS: dict[str, tuple[str, tuple[str, ...]]] = {
 EXCLUSIVE_ASPECTS = ("laterality", "episode", "acuity", "severity", "fracture", "displacement",
                      "diabetes_type")
 
+#: Concepts that add to their aspect instead of replacing it: an exacerbation is of a chronic
+#: disease ("EPOC reagudizado" is chronic *and* exacerbated), so it never conflicts; a code
+#: that lacks it misses it.
+ADDITIVE = frozenset({"exacerbation"})
+
 # "tipo 2", "type II", "DM2" (after abbreviation expansion: "diabetes mellitus tipo 2")
 _TYPE_WORDS = frozenset({"tipo", "type"})
 _TYPE_VALUES = {"1": "type1", "i": "type1", "2": "type2", "ii": "type2"}
@@ -123,12 +128,12 @@ def agreement(query: frozenset[str], code: frozenset[str]) -> tuple[int, int, in
     """
     agree = len(query & code)
     code_aspects: dict[str, set[str]] = {}
-    for concept in code:
+    for concept in code - ADDITIVE:
         code_aspects.setdefault(aspect_of(concept), set()).add(concept)
     conflict = missing = 0
     for concept in query - code:
         aspect = aspect_of(concept)
-        if aspect not in code_aspects:
+        if concept in ADDITIVE or aspect not in code_aspects:
             missing += 1
         elif aspect in EXCLUSIVE_ASPECTS:
             conflict += 1

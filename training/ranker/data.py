@@ -9,6 +9,11 @@ alias of itself and the seen/unseen mix is what a new document meets. Dev mentio
 with every train fold (train-only aliases, as ``training.evaluate`` measures). The dense
 stage is the bundled encoder and index, as in the app.
 
+Synthetic Spanish mentions (``--synthetic N``, ``synthetic.npz``) add what CodiEsp rarely
+shows: the deterministic recipe's template variants (``training.data.synthetic``: a code's
+Spanish text with its qualifiers, side and episode phrasings, abbreviations, slips) for
+valid codes of the categories train mentions use, searched with every train fold's aliases.
+
 Writes ``train.npz`` and ``dev.npz``: the feature matrix, graded labels (2 exact gold code,
 1 same category, 0 other), the group (mention) of each row, and per mention its gold code,
 document, whether it was seen, and the first stage's fused order (for the baseline).
@@ -20,6 +25,7 @@ import argparse
 import hashlib
 import json
 import logging
+import random
 import sys
 import time
 from collections.abc import Sequence
@@ -39,7 +45,7 @@ from app.search.candidates import CandidateGenerator
 from app.search.dense import DenseRetriever
 from app.search.features import FEATURES, CodePrior, FeatureExtractor
 from app.search.normalize import normalize_text
-from app.search.pipeline import PipelineConfig, first_stage_members
+from app.search.pipeline import PipelineConfig, candidate_members
 from app.search.query import analyze_query
 
 log = logging.getLogger(__name__)
@@ -117,7 +123,7 @@ def collect(
         sources = sources_of[mention.doc_id]
         if sources not in by_sources:
             config = PipelineConfig(alias_sources=sources)
-            members = first_stage_members(store, config, dense)
+            members = candidate_members(store, config, dense)
             by_sources[sources] = (
                 CandidateGenerator(store, members),
                 FeatureExtractor(store, CodePrior.from_store(store, sources)),
@@ -128,16 +134,48 @@ def collect(
         space = generator.generate(query)
         codes = [e.code for e in space.pool]
         examples.features.append(extractor.matrix(query, space))
-        examples.labels.append(np.array(
-            [2 if c == mention.code else 1 if c[:3] == mention.code[:3] else 0 for c in codes],
-            dtype=np.float32,
-        ))
+        examples.labels.append(labels(codes, mention.code, store))
         examples.codes.append(codes)
         examples.gold.append(mention.code)
         examples.docs.append(mention.doc_id)
         examples.seen.append(normalize_text(mention.text) in seen_norms)
         examples.first_stage.append([c.code for c in space.fused[:10]])
     return examples
+
+
+def labels(codes: Sequence[str], gold: str, store: CatalogStore) -> np.ndarray:
+    """Graded relevance: 2 the gold code (or, for a gold code lacking its 7th character as
+    CodiEsp's injuries do, any valid code extending it: the 7th character is the
+    completion's choice), 1 the gold code's category, 0 anything else."""
+    record = store.find(gold)
+    lenient = record is None or not record.valid
+    return np.array([
+        2 if c == gold or (lenient and c.startswith(gold)) else 1 if c[:3] == gold[:3] else 0
+        for c in codes
+    ], dtype=np.float32)
+
+
+def synthetic_mentions(
+    store: CatalogStore, mentions: Sequence[Mention], n: int, seed: int
+) -> list[Mention]:
+    """Up to ``n`` template mentions of valid codes in the categories of ``mentions``."""
+    from training.data.catalog_view import CatalogView
+    from training.data.synthetic import GeneratorContext, make_generator
+
+    view = CatalogView.load(store)
+    generator = make_generator(
+        "templates", GeneratorContext(view, AbbreviationTable.default(), variants_per_code=1)
+    )
+    categories = {m.code[:3] for m in mentions}
+    codes = [r for r in view.records.values() if r.valid and r.code[:3] in categories]
+    rng = random.Random(seed)
+    rng.shuffle(codes)
+    out: list[Mention] = []
+    for example in generator.generate(codes, rng):  # codes without Spanish text give none
+        out.append(Mention(f"synthetic-{len(out)}", example.code, example.query, "", 0))
+        if len(out) >= n:
+            break
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -150,6 +188,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--train", type=Path, default=codiesp_file("train"))
     parser.add_argument("--dev", type=Path, default=codiesp_file("dev"))
     parser.add_argument("--limit", type=int, help="Only the first N mentions of each split.")
+    parser.add_argument("--synthetic", type=int, default=3000,
+                        help="Synthetic template mentions (0: none).")
+    parser.add_argument("--parts", default="train,dev,synthetic",
+                        help="Which example files to (re)build.")
+    parser.add_argument("--resources", type=Path,
+                        help="Resources holding the encoder and index (default: the app's).")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -164,17 +208,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     build_fold_catalog(catalog, train, args.folds, args.seed)
     store = CatalogStore(catalog)
-    load = load_dense(store)
+    load = load_dense(store, args.resources)
     if load.retriever is None:
         log.warning("no dense stage: %s", load.reason)
     sources_of = {d: fold_sources(args.folds, fold_of(d, args.folds, args.seed))
                   for d in train_docs}
-    collect(store, train, sources_of, load.retriever, "train").save(args.out / "train.npz")
+    parts = set(args.parts.split(","))
+    if "train" in parts:
+        collect(store, train, sources_of, load.retriever, "train").save(args.out / "train.npz")
     every = fold_sources(args.folds)
-    collect(store, dev, dict.fromkeys({m.doc_id for m in dev}, every), load.retriever,
-            "dev").save(args.out / "dev.npz")
+    if "dev" in parts:
+        collect(store, dev, dict.fromkeys({m.doc_id for m in dev}, every), load.retriever,
+                "dev").save(args.out / "dev.npz")
+    if "synthetic" in parts and args.synthetic:
+        synthetic = synthetic_mentions(store, train, args.synthetic, args.seed)
+        collect(store, synthetic, dict.fromkeys({m.doc_id for m in synthetic}, every),
+                load.retriever, "synthetic").save(args.out / "synthetic.npz")
     facts = {"folds": args.folds, "seed": args.seed, "train_mentions": len(train),
-             "dev_mentions": len(dev), "features": list(FEATURES),
+             "dev_mentions": len(dev), "synthetic_mentions": args.synthetic,
+             "features": list(FEATURES),
              "dense": load.retriever is not None,
              "seconds": round(time.perf_counter() - started, 1)}
     (args.out / "examples.json").write_text(json.dumps(facts, indent=2) + "\n", "utf-8")
