@@ -26,7 +26,7 @@ Candidate search uses RapidFuzz (C++ edit distances over the vocabulary bucketed
 chosen over SymSpell by measurement on CodiEsp dev with the seeded typist of
 ``training.typos``: the same corrections (both return the nearest words), no build time
 against 0.3 s for SymSpell's delete index, and 0.4 ms p95 per query against 0.05 ms — well
-within the query budget (see ``training/reports/spelling.md``).
+within the query budget (see ``training/reports/spelling/spelling.md``).
 """
 
 from __future__ import annotations
