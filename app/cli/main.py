@@ -87,8 +87,8 @@ retriever_option = click.option(
 
 no_rerank_option = click.option(
     "--no-rerank", is_flag=True,
-    help="Fast mode: skip the cross-encoder (first-stage order; confidence from the first "
-    "stage's calibration).",
+    help="The first stage alone: skip the learned ranker (or the cross-encoder) and keep the "
+    "first stage's order, with its own calibrated confidence.",
 )
 
 
@@ -187,10 +187,11 @@ def code_mentions(
     """
     mentions = text_lines(read_text_file(file, encoding))
     pipeline = _pipeline(no_aliases, retriever, no_rerank)
-    if min_confidence is not None and pipeline.reranker is None and pipeline.calibration is None:
+    calibrated = pipeline.ranker or pipeline.reranker or pipeline.calibration
+    if min_confidence is not None and calibrated is None:
         raise click.ClickException(
-            "--min-confidence needs a calibrated confidence: neither the reranker nor "
-            "resources/calibration.json is available"
+            "--min-confidence needs a calibrated confidence: neither the learned ranker, the "
+            "reranker nor resources/calibration.json is available"
         )
     if output is None:  # streamed, line by line
         with click.open_file("-", "w", encoding="utf-8") as stdout:

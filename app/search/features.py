@@ -48,6 +48,13 @@ GROUPS: dict[str, tuple[str, ...]] = {
     ),
     "votes": ("category_votes", "category_score", "category_rank", "origin_rank"),
 }
+#: Features whose shortfall against the best candidate (of the pool, and of the candidate's
+#: own category) is a feature too: trees compare a row with its neighbours only this way.
+RELATIVE_TO_BEST = ("q_agree", "q_conflict", "cover_any", "cover_es", "cognate_en",
+                    "prior_code")
+GROUPS["relative"] = tuple(
+    f"{name}_{scope}_gap" for scope in ("pool", "category") for name in RELATIVE_TO_BEST
+)
 FEATURES: tuple[str, ...] = tuple(f for group in GROUPS.values() for f in group)
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 _MISSING_RANK = math.log1p(101)
@@ -178,6 +185,7 @@ class FeatureExtractor:
                 inclusions.get(entry.code, []),
                 votes, category_score, category_order,
             )
+        _fill_gaps(rows, [entry.code[:3] for entry in pool])
         return rows
 
     def _row(
@@ -257,6 +265,24 @@ class FeatureExtractor:
         values["category_score"] = category_score.get(category, 0.0)
         values["category_rank"] = math.log1p(category_order.get(category, 50))
         return [values[f] for f in FEATURES]
+
+
+_SOURCES = [FEATURES.index(name) for name in RELATIVE_TO_BEST]
+_POOL_GAPS = [FEATURES.index(f"{name}_pool_gap") for name in RELATIVE_TO_BEST]
+_CATEGORY_GAPS = [FEATURES.index(f"{name}_category_gap") for name in RELATIVE_TO_BEST]
+
+
+def _fill_gaps(rows: np.ndarray, categories: Sequence[str]) -> None:
+    """Set the ``relative`` columns: best value in the pool (and in the row's category)
+    minus the row's own."""
+    values = rows[:, _SOURCES]
+    rows[:, _POOL_GAPS] = values.max(axis=0) - values
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, category in enumerate(categories):
+        members[category].append(i)
+    for indices in members.values():
+        block = values[indices]
+        rows[np.ix_(indices, _CATEGORY_GAPS)] = block.max(axis=0) - block
 
 
 def feature_index(name: str) -> int:

@@ -51,6 +51,9 @@ def test_qualifier_features_see_acuity_and_complication(store: CatalogStore, tab
     copd = _features(store, table, "EPOC reagudizado", ["J44.9", "J44.1"])
     assert copd["J44.1"]["q_agree"] >= 2 and copd["J44.1"]["q_missing"] == 0
     assert copd["J44.9"]["q_missing"] >= 1
+    # relative to the best of the pool and of its category
+    assert copd["J44.9"]["q_agree_pool_gap"] == copd["J44.9"]["q_agree_category_gap"] >= 1
+    assert copd["J44.1"]["q_agree_pool_gap"] == 0
     dm = _features(store, table, "DM2 con nefropatía", ["E11.9", "E11.21", "E10.21"])
     assert dm["E11.9"]["without_conflict"] == 1 and dm["E11.21"]["without_conflict"] == 0
     assert dm["E11.21"]["cognate_en"] > 0  # nefropatía ~ nephropathy
