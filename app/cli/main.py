@@ -27,6 +27,7 @@ from app.cli.common import (
     load_store,
     top_k_option,
 )
+from app.cli.documents import code_documents
 from app.cli.gui import gui
 from app.cli.verify import verify
 from app.errors import CieloError
@@ -282,6 +283,7 @@ def lookup(code: str, as_json: bool) -> None:
 
 cli.add_command(bench)
 cli.add_command(catalog)
+cli.add_command(code_documents)
 cli.add_command(gui)
 cli.add_command(verify)
 

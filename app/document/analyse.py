@@ -21,6 +21,7 @@ from app.document.negation import governing_scope, negation_scopes
 from app.document.segment import sentences
 from app.document.spotter import Spotter, SpotterConfig
 from app.document.types import CodedMention, DocumentAnalysis, Mention
+from app.document.uncertainty import uncertain_cue, uncertainty_scopes
 from app.search.pipeline import SearchPipeline
 from app.search.types import SearchResult
 
@@ -99,16 +100,19 @@ class DocumentAnalyzer:
         )
 
     def find_mentions(self, text: str) -> list[Mention]:
-        """The mentions of ``text[:analysed_length(text)]``, in text order, with negation.
+        """The mentions of ``text[:analysed_length(text)]``, in text order, with negation and
+        uncertainty.
 
         Example: ``[m.negated for m in analyzer.find_mentions("Sin fiebre. Tos.")]``
         """
         text = text[: analysed_length(text, self.max_chars)]
         spans = sentences(text)
         scopes = negation_scopes(text, spans)
+        doubts = uncertainty_scopes(text, spans)
         mentions = []
         for span in self.spotter.spans(text, spans):
             scope = governing_scope(scopes, span.start, span.end)
+            doubt = uncertain_cue(doubts, span.start, span.end)
             mentions.append(
                 Mention(
                     start=span.start,
@@ -116,6 +120,8 @@ class DocumentAnalyzer:
                     text=text[span.start : span.end],
                     negated=scope is not None,
                     cue=scope.cue if scope is not None else None,
+                    uncertain=doubt is not None,
+                    uncertainty_cue=doubt,
                 )
             )
         return mentions

@@ -106,32 +106,60 @@ class NegationScope:
         return self.start <= start < self.end and not on_cue
 
 
-def _match_at(norms: Sequence[str], i: int) -> tuple[str, int]:
+@dataclass(frozen=True)
+class CueTables:
+    """The cues of one kind of scope (negation; :mod:`app.document.uncertainty` has its own),
+    each a folded token tuple: pseudo cues are read first and govern nothing."""
+
+    pre: dict[tuple[str, ...], None]
+    post: dict[tuple[str, ...], None]
+    pseudo: dict[tuple[str, ...], None]
+
+    @property
+    def longest(self) -> int:
+        """The most tokens in one cue."""
+        return max(len(c) for c in (*self.pre, *self.post, *self.pseudo))
+
+
+NEGATION_CUES = CueTables(PRE_CUES, POST_CUES, PSEUDO_CUES)
+
+
+def _match_at(norms: Sequence[str], i: int, cues: CueTables = NEGATION_CUES) -> tuple[str, int]:
     """The longest cue starting at token ``i``: ``(kind, length)``, kind ``""`` if none."""
-    for length in range(min(_MAX_CUE, len(norms) - i), 0, -1):
+    longest = _MAX_CUE if cues is NEGATION_CUES else cues.longest
+    for length in range(min(longest, len(norms) - i), 0, -1):
         key = tuple(norms[i : i + length])
-        if key in PSEUDO_CUES:
+        if key in cues.pseudo:
             return "pseudo", length
-        if key in PRE_CUES:
+        if key in cues.pre:
             # "negativo para" is a pre cue; "negativo" alone a post cue
             return "pre", length
-        if key in POST_CUES:
+        if key in cues.post:
             return "post", length
     return "", 0
 
 
-def _sentence_scopes(text: str, sentence: Span) -> list[NegationScope]:
+def _sentence_scopes(
+    text: str, sentence: Span, cues: CueTables = NEGATION_CUES
+) -> list[NegationScope]:
     toks = tokens(text, sentence.start, sentence.end)
     norms = [t.norm for t in toks]
     cut = sorted(p.start for p in phrases(text, sentence))
     scopes: list[NegationScope] = []
     i = 0
     while i < len(toks):
-        kind, length = _match_at(norms, i)
+        kind, length = _match_at(norms, i, cues)
         if not kind:
             i += 1
             continue
         cue_start, cue_end = toks[i].start, toks[i + length - 1].end
+        if (
+            kind == "pre"
+            and tuple(norms[i : i + length]) in cues.post
+            and (i + length == len(toks) or set(",;:").intersection(
+                text[cue_end : toks[i + length].start]))
+        ):
+            kind = "post"  # a cue that is both ("probable") and ends its clause looks back
         if kind == "pre":
             last = None
             content = False
@@ -170,18 +198,21 @@ def _sentence_scopes(text: str, sentence: Span) -> list[NegationScope]:
     return scopes
 
 
-def negation_scopes(text: str, spans: Iterable[Span] | None = None) -> list[NegationScope]:
+def negation_scopes(
+    text: str, spans: Iterable[Span] | None = None, cues: CueTables = NEGATION_CUES
+) -> list[NegationScope]:
     """Every negation scope of a note, sorted by the start of the governed text.
 
     Args:
         text: the note.
         spans: its sentences (default: :func:`app.document.segment.sentences`).
+        cues: the cue tables (default: negation; the same scope rules serve uncertainty).
 
     Example: ``negation_scopes("No presenta fiebre.")[0].cue == "No"``
     """
     out: list[NegationScope] = []
     for sentence in spans if spans is not None else sentences(text):
-        out.extend(_sentence_scopes(text, sentence))
+        out.extend(_sentence_scopes(text, sentence, cues))
     return sorted(out, key=lambda scope: (scope.start, scope.cue_start))
 
 

@@ -12,7 +12,9 @@ class Mention:
     """A diagnostic mention found in a note.
 
     ``start``/``end`` are character offsets into the note (``text == note[start:end]``);
-    ``negated`` is set when a negation cue (``cue``, e.g. "no", "sin", "descarta") governs it.
+    ``negated`` is set when a negation cue (``cue``, e.g. "no", "sin", "descarta") governs it;
+    ``uncertain`` when a cue of doubt (``uncertainty_cue``, e.g. "probable", "sospecha de",
+    "a descartar") does (:mod:`app.document.uncertainty`).
     """
 
     start: int
@@ -20,6 +22,8 @@ class Mention:
     text: str
     negated: bool = False
     cue: str | None = None
+    uncertain: bool = False
+    uncertainty_cue: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app.atomic import atomic_text_writer
 from app.catalog.store import CodeRecord
-from app.document.spans import is_word_span
+from app.document.records import auto_accepted
 from app.document.types import CodedMention, DocumentAnalysis, Mention
 from app.search.types import SearchResult
 
@@ -70,21 +70,6 @@ class MentionRow:
     def alternative(self, code: str) -> SearchResult | None:
         """The proposed result for ``code``, if it is one of the alternatives."""
         return next((r for r in self.coded.results if r.code == code), None)
-
-
-def auto_accepted(note: str, coded: CodedMention) -> bool:
-    """Whether a mention starts accepted: not negated, a real word sequence of the note
-    (:func:`app.document.spans.is_word_span`), and a best code that is valid for submission
-    and not of low confidence ("baja"; a result without a confidence is not judged by it).
-    """
-    best = coded.results[0] if coded.results else None
-    return (
-        best is not None
-        and best.valid
-        and best.confidence_level != "baja"
-        and not coded.mention.negated
-        and is_word_span(note, coded.mention)
-    )
 
 
 def initial_rows(analysis: DocumentAnalysis) -> list[MentionRow]:
