@@ -31,6 +31,7 @@ from pathlib import Path
 from app.catalog.default import alias_source, build_default_catalog
 from app.catalog.store import CatalogStore
 from app.document.analyse import DocumentAnalyzer, load_stats
+from app.document.detector import default_model_path
 from app.document.lexicon import STATS_FILE, SpotterStats
 from app.document.spotter import SpotterConfig
 from app.search.bundle import open_pipeline
@@ -43,6 +44,7 @@ from training.document_metrics import (
     score_documents,
 )
 from training.evaluate import CONFIGS
+from training.mention_detector import RUN_MODEL
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,13 @@ VARIANTS: dict[str, SpotterConfig] = {
     "lexicon+filter+extend+plurals": SpotterConfig(
         name="lexicon+filter+extend+plurals", fold_plurals=True
     ),
+    "crf": SpotterConfig(name="crf", detector="crf"),
+    "crf+lexicon": SpotterConfig(name="crf+lexicon", detector="crf+lexicon"),
+    "lexicon+crf": SpotterConfig(name="lexicon+crf", detector="lexicon+crf"),
+    "lexicon+crf@0.8": SpotterConfig(name="lexicon+crf@0.8", detector="lexicon+crf",
+                                     detector_min_confidence=0.8),
+    "lexicon+crf@0.9": SpotterConfig(name="lexicon+crf@0.9", detector="lexicon+crf",
+                                     detector_min_confidence=0.9),
 }
 #: The app's default (``SpotterConfig()``): timed end to end, the others reuse its searches.
 DEFAULT_VARIANT = "lexicon+filter+extend"
@@ -80,6 +89,14 @@ VARIANT_NOTES = {
     "words that usually continue one",
     "lexicon+filter+extend+triggers": "+ start mentions at head words that usually begin one",
     "lexicon+filter+extend+plurals": "+ match singular/plural forms (crude Spanish plural folding)",
+    "crf": "the learned detector alone (a CRF trained on CodiEsp train spans, "
+    "`python -m training.mention_detector`; `app/document/detector.py`)",
+    "crf+lexicon": "the learned detector's spans, plus the default spotter's spans that overlap "
+    "none of them (union)",
+    "lexicon+crf": "the default spotter's spans, plus the learned detector's spans that overlap "
+    "none of them (union)",
+    "lexicon+crf@0.8": "the same, adding only detector spans of confidence >= 0.8",
+    "lexicon+crf@0.9": "the same, adding only detector spans of confidence >= 0.9",
 }
 
 
@@ -118,19 +135,25 @@ def run_variant(
     docs: Sequence[Document],
     top_k: int,
     cache: dict,
+    detector: Path | None = None,
 ) -> list[DocumentResult]:
-    """Spot with one variant and code through the shared search cache (not timed)."""
-    analyzer = DocumentAnalyzer(pipeline, config=config, stats=stats)
+    """Spot with one variant and code through the shared search cache; the time recorded
+    per note is spotting alone (mentions, negation, uncertainty), not coding."""
+    analyzer = DocumentAnalyzer(pipeline, config=config, stats=stats, detector_model=detector)
 
     def search(text: str) -> tuple[str, ...]:
         if text not in cache:
             cache[text] = tuple(r.code for r in pipeline.search(text, top_k=top_k))
         return cache[text]
 
-    return [
-        DocumentResult(doc.doc_id, doc.gold, predictions(analyzer, doc.text, search))
-        for doc in docs
-    ]
+    out = []
+    for doc in docs:
+        start = time.perf_counter()
+        analyzer.find_mentions(doc.text)  # spotting alone, timed
+        seconds = time.perf_counter() - start
+        out.append(DocumentResult(doc.doc_id, doc.gold, predictions(analyzer, doc.text, search),
+                                  seconds))
+    return out
 
 
 def data_facts(docs: Sequence[Document]) -> dict[str, int]:
@@ -256,6 +279,16 @@ def render_report(payload: dict) -> str:
         f"(spotter resources opened in {config['open_ms']:.0f} ms, once per session).",
         "",
     ]
+    lines += [
+        "Spotting alone (mentions, negation, uncertainty; no coding) per variant, p50 / p95:",
+        "",
+    ]
+    for name, entry in variants.items():
+        v = entry["metrics"]
+        if name != chosen:
+            lines.append(f"- `{name}`: {v['latency_p50_s'] * 1000:.1f} / "
+                         f"{v['latency_p95_s'] * 1000:.1f} ms")
+    lines.append("")
     lines += [f"{line}" for line in payload.get("notes", [])]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -300,11 +333,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--catalog", type=Path,
                         help="A catalog with CodiEsp train aliases only (default: build one, "
                              "about 10 s).")
+    parser.add_argument("--detector", type=Path,
+                        help="The mention detector's model for the crf variants (default: the "
+                             "bundled resources/document/mentions.crfsuite, else "
+                             f"{RUN_MODEL} from python -m training.mention_detector; "
+                             "without either the crf variants are left out).")
     parser.add_argument("--limit", type=int, help="Only the first N documents (smoke runs).")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     wall = time.perf_counter()
 
+    detector = args.detector or next(
+        (p for p in (default_model_path(), RUN_MODEL) if p.exists()), None)
+    variants = {
+        name: config for name, config in VARIANTS.items()
+        if config.detector == "off" or detector is not None
+    }
+    if detector is None:
+        log.warning("no mention detector model: the crf variants are left out "
+                    "(python -m training.mention_detector)")
     docs = read_documents(args.codiesp, SPLIT)[: args.limit]
     sources = tuple(alias_source(s) for s in ALIAS_SPLITS)
     with tempfile.TemporaryDirectory() as tmp:
@@ -320,18 +367,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipeline.search("warm up", top_k=args.top_k)
         stats = load_stats()
         start = time.perf_counter()
-        default = DocumentAnalyzer(pipeline, config=VARIANTS[DEFAULT_VARIANT], stats=stats)
+        default = DocumentAnalyzer(pipeline, config=VARIANTS[DEFAULT_VARIANT], stats=stats,
+                                   detector_model=detector)
         open_ms = (time.perf_counter() - start) * 1000
         cache: dict[str, tuple[str, ...]] = {}
         log.info("variant %s (timed) on %d documents", DEFAULT_VARIANT, len(docs))
         timed = run_timed(default, docs, args.top_k, cache)
         all_results = {}
-        for name, config in VARIANTS.items():
+        for name, config in variants.items():
             if name == DEFAULT_VARIANT:
                 all_results[name] = timed
                 continue
             log.info("variant %s", name)
-            all_results[name] = run_variant(pipeline, config, stats, docs, args.top_k, cache)
+            all_results[name] = run_variant(pipeline, config, stats, docs, args.top_k, cache,
+                                            detector)
         edition = store.edition
         store.close()
 
@@ -345,6 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "top_k": args.top_k,
             "catalog_edition": edition,
             "stats_file": str(Path("resources") / STATS_FILE),
+            "detector_model": str(detector) if detector is not None else None,
             "open_ms": open_ms,
             "wall_s": time.perf_counter() - wall,
             "python": platform.python_version(),

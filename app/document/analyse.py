@@ -16,6 +16,7 @@ import weakref
 from dataclasses import replace
 from pathlib import Path
 
+from app.document.detector import MentionDetector, default_model_path, fuse
 from app.document.lexicon import SpotterStats, default_stats_path
 from app.document.negation import governing_scope, negation_scopes
 from app.document.segment import sentences
@@ -70,6 +71,8 @@ class DocumentAnalyzer:
             to the pipeline's).
         stats: spotter statistics (default: :func:`load_stats`).
         max_chars: the analysis cap (default :data:`MAX_DOCUMENT_CHARS`).
+        detector_model: the learned detector's model file, used when ``config.detector`` asks
+            for it (default: ``resources/document/mentions.crfsuite``; missing: lexicon only).
 
     Example: ``DocumentAnalyzer(pipeline).analyse(note, top_k=5).mentions[0].results[0].code``
     """
@@ -80,6 +83,7 @@ class DocumentAnalyzer:
         config: SpotterConfig | None = None,
         stats: SpotterStats | None = None,
         max_chars: int = MAX_DOCUMENT_CHARS,
+        detector_model: Path | None = None,
     ):
         start = time.perf_counter()
         config = config or SpotterConfig()
@@ -93,6 +97,15 @@ class DocumentAnalyzer:
             config,
             pipeline.abbreviations,
         )
+        self.detector: MentionDetector | None = None
+        if config.detector != "off":
+            model = detector_model or default_model_path()
+            if model.exists():
+                self.detector = MentionDetector.from_store(
+                    pipeline.store, model, pipeline.abbreviations, config.alias_sources
+                )
+            else:
+                log.warning("no mention detector at %s: spotting with the lexicon only", model)
         log.info(
             "document spotter ready: %d lexicon phrases in %.0f ms",
             len(self.spotter.lexicon),
@@ -110,7 +123,7 @@ class DocumentAnalyzer:
         scopes = negation_scopes(text, spans)
         doubts = uncertainty_scopes(text, spans)
         mentions = []
-        for span in self.spotter.spans(text, spans):
+        for span in self._spans(text, spans):
             scope = governing_scope(scopes, span.start, span.end)
             doubt = uncertain_cue(doubts, span.start, span.end)
             mentions.append(
@@ -125,6 +138,18 @@ class DocumentAnalyzer:
                 )
             )
         return mentions
+
+    def _spans(self, text: str, sentence_spans: list) -> list:
+        """The mention spans: the lexicon spotter's, the detector's, or their union."""
+        if self.detector is None:
+            return self.spotter.spans(text, sentence_spans)
+        cfg = self.spotter.config
+        detected = self.detector.spans(text, sentence_spans)
+        if cfg.detector == "crf":
+            return [s for s in detected if s.confidence >= cfg.detector_min_confidence]
+        prefer = "lexicon" if cfg.detector == "lexicon+crf" else "detector"
+        return fuse(detected, self.spotter.spans(text, sentence_spans),
+                    cfg.detector_min_confidence, prefer)
 
     def code(self, mentions: list[Mention], top_k: int = 5) -> list[CodedMention]:
         """Search each distinct mention text once and attach its results to every mention."""

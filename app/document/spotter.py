@@ -51,6 +51,12 @@ class SpotterConfig:
         min_exact: drop a phrase that was exactly a gold mention in less than this share of
             its train occurrences, unless it was extended.
         fold_plurals: match plural and singular forms (:func:`fold_plural`).
+        detector: ``"off"`` (this lexicon spotter alone), ``"crf"`` (the learned detector,
+            :mod:`app.document.detector`, alone), ``"crf+lexicon"`` (their union, the
+            detector's span kept where both found one) or ``"lexicon+crf"`` (their union, the
+            spotter's span kept); see :func:`app.document.detector.fuse`. Without a detector
+            model: ``"off"``.
+        detector_min_confidence: detector spans below this confidence are left out.
     """
 
     name: str = "lexicon+filter+extend"
@@ -69,6 +75,8 @@ class SpotterConfig:
     continue_seen: int = 5
     min_exact: float = 0.1
     fold_plurals: bool = False
+    detector: str = "off"
+    detector_min_confidence: float = 0.0
 
 
 def fold_plural(word: str) -> str:
