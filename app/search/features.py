@@ -58,6 +58,10 @@ GROUPS["relative"] = tuple(
 FEATURES: tuple[str, ...] = tuple(f for group in GROUPS.values() for f in group)
 _INDEX = {name: i for i, name in enumerate(FEATURES)}
 _MISSING_RANK = math.log1p(101)
+#: Features are rounded to this many decimals: values one float32 step apart (a gap computed
+#: two ways) would put LightGBM's float64 split thresholds where onnxruntime's float32 ones
+#: fall on the other side of the value; on a 1e-4 grid they never do.
+DECIMALS = 4
 _VOTE_DEPTH = 20
 
 
@@ -159,11 +163,11 @@ class FeatureExtractor:
         self.prior = prior if prior is not None else CodePrior.from_store(store, None)
 
     def matrix(self, query: Query, space: CandidateSpace) -> np.ndarray:
-        """One row per pool entry, in pool order (float32)."""
+        """One row per pool entry, in pool order (float32, rounded to :data:`DECIMALS`)."""
         pool = space.pool
-        rows = np.zeros((len(pool), len(FEATURES)), dtype=np.float32)
+        rows = np.zeros((len(pool), len(FEATURES)), dtype=np.float64)
         if not pool:
-            return rows
+            return rows.astype(np.float32)
         words = content_tokens(query.expanded)
         query_words = frozenset(tokenize(query.expanded))
         head = words[0] if words else None
@@ -186,7 +190,7 @@ class FeatureExtractor:
                 votes, category_score, category_order,
             )
         _fill_gaps(rows, [entry.code[:3] for entry in pool])
-        return rows
+        return np.round(rows, DECIMALS).astype(np.float32)
 
     def _row(
         self, query: Query, entry: PoolEntry, words: list[str], query_words: frozenset[str],
