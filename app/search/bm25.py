@@ -8,10 +8,11 @@ each word is double-quoted, so FTS operators (``AND``, ``NOT``, ``-``, ``*``, ``
 from __future__ import annotations
 
 import math
+from functools import partial
 
 from app.catalog.store import CatalogStore
 from app.search.normalize import tokenize
-from app.search.query import content_tokens
+from app.search.query import STOP_WORDS, content_tokens
 from app.search.types import Candidate, Query
 
 #: Relative trust in each kind of searchable text.
@@ -25,6 +26,18 @@ FIELD_WEIGHTS = {
 
 #: Scores of a query's variants (``Query.variants``) relative to the query as typed.
 VARIANT_WEIGHT = 0.9
+#: Scores of the translated query (``Query.translated``) relative to the query as typed:
+#: low, so that it fills in where the Spanish finds little (measured on CodiEsp dev, see
+#: ``training/reports/spelling/spelling.md``).
+TRANSLATED_WEIGHT = 0.3
+#: What BM25 does with the translated query (see :class:`BM25Retriever`).
+TRANSLATION_MODES = ("merge", "off", "only")
+#: Words in more documents than this do not select documents for the translated query.
+COMMON_DOCS = 1000
+#: How many best documents of the translated query are read (per look-up).
+TRANSLATED_DOC_LIMIT = 100
+#: Fewer documents than this with every translated word: look for any selective word too.
+TRANSLATED_ENOUGH = 10
 
 
 def fts_expression(tokens: list[str], prefix_last: bool = False) -> str:
@@ -38,13 +51,29 @@ def fts_expression(tokens: list[str], prefix_last: bool = False) -> str:
     return " OR ".join(quoted)
 
 
-def _coverage(tokens: list[str], text: str, prefix_last: bool) -> float:
+def _coverage(tokens: list[str], text: str, prefix_last: bool = False) -> float:
     words = set(tokenize(text))
     hits = sum(t in words for t in tokens[:-1])
     last = tokens[-1]
     if last in words or (prefix_last and any(w.startswith(last) for w in words)):
         hits += 1
     return hits / len(tokens)
+
+
+def _groups(translated: str) -> list[tuple[str, ...]]:
+    """The word groups of a translated query ("proximal|upper" -> ("proximal", "upper")),
+    without stop words, repeated groups or empty ones."""
+    out: dict[tuple[str, ...], None] = {}
+    for part in translated.split():
+        group = tuple(w for alt in part.split("|") for w in tokenize(alt) if w not in STOP_WORDS)
+        if group:
+            out.setdefault(group, None)
+    return list(out)[:32]
+
+
+def _group_coverage(groups: list[tuple[str, ...]], text: str) -> float:
+    words = set(tokenize(text))
+    return sum(any(w in words for w in group) for group in groups) / len(groups)
 
 
 class BM25Retriever:
@@ -56,6 +85,10 @@ class BM25Retriever:
             and inclusion terms only, None searches every alias.
         prefix_last: treat the last word as a prefix (type-ahead).
         doc_limit: how many best documents to aggregate.
+        translation: ``"merge"`` searches the query's English translation
+            (``Query.translated``) too, its scores weighed by :data:`TRANSLATED_WEIGHT`;
+            ``"off"`` does not; ``"only"`` searches nothing else (a separate retriever,
+            named ``bm25_en``, e.g. for a fusion member or ranking features of its own).
 
     Example: ``BM25Retriever(store).retrieve(analyze_query("fractura de fémur"), 10)``
     """
@@ -68,11 +101,17 @@ class BM25Retriever:
         alias_sources: tuple[str, ...] | None = None,
         prefix_last: bool = False,
         doc_limit: int = 300,
+        translation: str = "merge",
     ):
+        if translation not in TRANSLATION_MODES:
+            raise ValueError(f"translation must be one of {TRANSLATION_MODES}, not {translation!r}")
         self.store = store
         self.alias_sources = alias_sources
         self.prefix_last = prefix_last
         self.doc_limit = doc_limit
+        self.translation = translation
+        if translation == "only":
+            self.name = "bm25_en"
 
     def _sql(self) -> tuple[str, list]:
         sql = (
@@ -89,27 +128,64 @@ class BM25Retriever:
                 sql += " AND d.field != 'alias'"
         return sql + " ORDER BY s LIMIT ?", params
 
+    def _translated_rows(
+        self, sql: str, params: list, groups: list[tuple[str, ...]]
+    ) -> list[tuple]:
+        """Documents for the translated query: those with a word of *every* group the
+        catalog has (fast and precise: "fracture (proximal OR upper) right humerus"), and
+        when they are few, those with any selective word. English title words such as
+        "right" or "encounter" are in tens of thousands of documents: they rank (coverage)
+        but do not select."""
+        from app.search.spelling import vocabulary_for
+
+        docs = vocabulary_for(self.store, self.alias_sources).known
+        present = [g for g in (tuple(w for w in group if docs.get(w, 0)) for group in groups) if g]
+        rows: list[tuple] = []
+        if len(present) >= 2:
+            every = " AND ".join(f"({fts_expression(list(group))})" for group in present)
+            rows = self.store.query(sql, [every, *params, TRANSLATED_DOC_LIMIT])
+        if len(rows) < TRANSLATED_ENOUGH:
+            words = list(dict.fromkeys(w for group in groups for w in group))
+            rare = [w for w in words if docs.get(w, 0) <= COMMON_DOCS]
+            rare = rare or [min(words, key=lambda w: (docs.get(w, 0), w))]
+            rows += self.store.query(sql, [fts_expression(rare), *params, TRANSLATED_DOC_LIMIT])
+        return rows
+
     def retrieve(self, query: Query, k: int) -> list[Candidate]:
         """Best codes for the query's content words (empty when it has none).
 
-        The query's variants (corrected spelling, lay terms in clinical words) are searched
-        as well, each on its own, and a code keeps its best score; a variant's scores are
-        weighed by :data:`VARIANT_WEIGHT` so that, all else equal, what was typed leads.
+        The query's variants (corrected spelling, lay terms in clinical words) and its
+        English translation (see ``translation``) are searched as well, each on its own,
+        and a code keeps its best score; their scores are weighed by :data:`VARIANT_WEIGHT`
+        and :data:`TRANSLATED_WEIGHT` so that, all else equal, what was typed leads.
         """
         sql, params = self._sql()
         best: dict[str, tuple[float, str]] = {}
-        for number, form in enumerate(dict.fromkeys((query.expanded, *query.variants))):
-            tokens = content_tokens(form)
-            if not tokens:
-                continue
-            weight = 1.0 if number == 0 else VARIANT_WEIGHT
-            rows = self.store.query(
-                sql, [fts_expression(tokens, self.prefix_last), *params, self.doc_limit]
+        forms = list(dict.fromkeys((query.expanded, *query.variants)))
+        if self.translation == "only":
+            forms = []
+        groups = []
+        if query.translated and self.translation != "off":
+            groups = _groups(query.translated)
+        for number, form in enumerate([*forms, None] if groups else forms):
+            if form is None:  # the translated query: word groups, see _translated_rows
+                rows = self._translated_rows(sql, params, groups)
+                cover = partial(_group_coverage, groups)
+            else:
+                tokens = content_tokens(form)
+                if not tokens:
+                    continue
+                rows = self.store.query(
+                    sql, [fts_expression(tokens, self.prefix_last), *params, self.doc_limit]
+                )
+                cover = partial(_coverage, tokens, prefix_last=self.prefix_last)
+            weight = 1.0 if number == 0 and form else VARIANT_WEIGHT if form else (
+                TRANSLATED_WEIGHT if forms else 1.0
             )
             for code, field, count, text, bm25 in rows:
                 # BM25 over OR-ed words lets a short document sharing one word win; weigh
                 # by the share of query words the document covers so full matches lead.
-                coverage = _coverage(tokens, text, self.prefix_last)
+                coverage = cover(text)
                 score = -bm25 * FIELD_WEIGHTS.get(field, 1.0) * coverage**2 * weight
                 if field == "alias":
                     score *= 1.0 + 0.1 * math.log(count)

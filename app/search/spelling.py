@@ -49,6 +49,7 @@ from app.search.abbreviations import AbbreviationTable
 from app.search.lay_terms import LayLexicon, LayMatch
 from app.search.normalize import tokenize
 from app.search.query import STOP_WORDS
+from app.search.translation import Translator
 from app.search.types import Query
 
 __all__ = [
@@ -80,7 +81,8 @@ _ACCENTED = frozenset("áéíóúüñ")
 
 def max_edits(length: int) -> int:
     """The edit budget of a word of ``length`` letters: 0 below :data:`MIN_LENGTH`, 1 up
-    to 7 letters, 2 from 8.
+    to 7 letters, 2 from 8 (two edits only to a word with the same first letter:
+    "reagudizado" is no slip of "agudizado").
 
     Example: ``[max_edits(n) for n in (3, 5, 8)] == [0, 1, 2]``
     """
@@ -203,6 +205,8 @@ class Vocabulary:
             (stop words skipped): among equally near targets, the one that goes with the
             query's neighbouring words wins ("lesiones cutanes" -> "cutáneas", not
             "cutánea").
+        translator: the Spanish -> English word lexicon for ``Query.translated`` (None:
+            no translation).
 
     Example: ``Vocabulary({"fractura": 9}, {"fractura": 9}).suggest("fratcura")``
     is ``("fractura", 1)``
@@ -215,8 +219,10 @@ class Vocabulary:
         surfaces: Mapping[str, str] | None = None,
         lay: LayLexicon | None = None,
         pairs: Mapping[tuple[str, str], int] | None = None,
+        translator: Translator | None = None,
     ) -> None:
         self.known = dict(known)
+        self.translator = translator
         self.pairs = dict(pairs or {})
         self.targets = dict(targets)
         for word, count in self.targets.items():
@@ -260,6 +266,8 @@ class Vocabulary:
             for candidate, distance, _ in process.extract(
                 word, bucket, scorer=OSA.distance, score_cutoff=budget, limit=None
             ):
+                if distance > 1 and candidate[0] != word[0]:
+                    continue  # two edits and another first letter: another word, not a slip
                 context = self.pairs.get((before, candidate), 0) + self.pairs.get(
                     (candidate, after), 0
                 )
@@ -307,7 +315,8 @@ class Vocabulary:
         self, text: str, expanded: str, abbreviations: AbbreviationTable | None = None
     ) -> dict:
         """The ``Query`` fields this vocabulary adds to a query: ``corrections``,
-        ``corrected``, ``lay_terms`` and ``variants`` (see :class:`app.search.types.Query`).
+        ``corrected``, ``lay_terms``, ``variants`` and ``translated`` (see
+        :class:`app.search.types.Query`).
 
         Args:
             text: the query as typed.
@@ -332,11 +341,16 @@ class Vocabulary:
                     lay.setdefault((m.start, m.end, m.term.term), m)
                 variants.extend(_lay_variants(base, matches))
         variants = [v for v in dict.fromkeys(variants) if v and v != expanded]
+        translated = None
+        if self.translator is not None:
+            words = self.translator.translate(bases[-1])
+            translated = " ".join(words) if words else None
         return {
             "corrections": corrections,
             "corrected": corrected,
             "lay_terms": tuple(lay.values()),
             "variants": tuple(variants[:MAX_VARIANTS]),
+            "translated": translated,
         }
 
     @classmethod
@@ -345,14 +359,20 @@ class Vocabulary:
         store: CatalogStore,
         alias_sources: tuple[str, ...] | None = None,
         lay: LayLexicon | None = None,
+        translator: Translator | None = None,
     ) -> Vocabulary:
         """Read a catalog's vocabulary.
+
+        Besides the searchable documents, the CIE-10-ES wording of its 7th characters
+        ("contacto sucesivo") is Spanish it knows.
 
         Args:
             store: the catalog.
             alias_sources: whose aliases count (None: all; ``()``: none), as the retrievers
                 that search them.
             lay: the lay lexicon (its words are known and targets).
+            translator: the word lexicon of ``Query.translated`` (its Spanish words are
+                known and targets).
 
         Example: ``"fractura" in Vocabulary.from_store(store)``
         """
@@ -375,14 +395,19 @@ class Vocabulary:
                     accented[folded[0], raw] += 1
             targets.update(seen)
             pairs.update(set(zip(content, content[1:], strict=False)))
+        for text in _seventh_phrases(store):
+            targets.update(set(tokenize(text)))
         if lay is not None:
             for word in lay.words():
+                targets[word] += 1
+        if translator is not None:
+            for word in translator.words:
                 targets[word] += 1
         surfaces: dict[str, str] = {}
         for (folded, raw), count in accented.most_common():
             if folded not in surfaces and 2 * count >= targets.get(folded, 0):
                 surfaces[folded] = raw
-        vocabulary = cls(known, targets, surfaces, lay, pairs)
+        vocabulary = cls(known, targets, surfaces, lay, pairs, translator)
         vocabulary.build_seconds = time.perf_counter() - start
         log.debug(
             "vocabulary of %s: %d words, %d Spanish targets, built in %.3f s",
@@ -451,6 +476,14 @@ def _known_words(store: CatalogStore, alias_sources: tuple[str, ...] | None) -> 
     return known
 
 
+def _seventh_phrases(store: CatalogStore) -> list[str]:
+    """The CIE-10-ES phrases of the catalog's 7th-character meanings."""
+    from app.catalog.seventh_es import spanish_meaning
+
+    rows = store.query("SELECT DISTINCT meaning FROM seventh_chars")
+    return [phrase for (meaning,) in rows if (phrase := spanish_meaning(meaning))]
+
+
 def _spanish_texts(store: CatalogStore, alias_sources: tuple[str, ...] | None) -> list[str]:
     condition, params = _source_filter(alias_sources)
     marks = ",".join("?" * len(SPANISH_FIELDS))
@@ -480,6 +513,8 @@ def vocabulary_for(
         per_store = _cache.setdefault(store, {})
         vocabulary = per_store.get(key)
         if vocabulary is None:
-            vocabulary = Vocabulary.from_store(store, key[0], LayLexicon.default())
+            vocabulary = Vocabulary.from_store(
+                store, key[0], LayLexicon.default(), Translator.default()
+            )
             per_store[key] = vocabulary
     return vocabulary

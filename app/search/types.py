@@ -34,7 +34,10 @@ class Query:
     it suggests, and ``corrected`` the text as typed with them applied (None without any: the
     "¿Quería decir…?" line); ``lay_terms`` are the lay terms found ("culebrilla"); ``variants``
     are further normalised, abbreviation-expanded forms that the lexical retrievers search
-    *as well as* ``expanded`` (the corrected query, lay terms replaced by clinical terms).
+    *as well as* ``expanded`` (the corrected query, lay terms replaced by clinical terms);
+    ``translated`` is the (corrected) expanded query with its Spanish words in the English of
+    the titles (:mod:`app.search.translation`), searched by BM25 as well (None when no word
+    has a translation).
     """
 
     text: str
@@ -49,6 +52,7 @@ class Query:
     corrected: str | None = None
     lay_terms: tuple[LayMatch, ...] = ()
     variants: tuple[str, ...] = ()
+    translated: str | None = None
 
 
 @dataclass(frozen=True)

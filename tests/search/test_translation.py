@@ -1,0 +1,131 @@
+"""The learned Spanish -> English word lexicon and the translated query BM25 also searches."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.catalog.store import CatalogStore
+from app.search.bm25 import BM25Retriever
+from app.search.pipeline import PipelineConfig, SearchPipeline
+from app.search.query import analyze_query
+from app.search.spelling import vocabulary_for
+from app.search.translation import DEFAULT_PATH, Translator
+from training import translation_lexicon as builder
+
+
+def test_translator_replaces_known_words_only() -> None:
+    translator = Translator(
+        {"fractura": "fracture", "contacto": ("contact", "encounter"), "renal": "kidney"},
+        keep={"renal"},
+    )
+    assert translator.translate(["fractura", "de", "contacto", "renal", "s72"]) == [
+        "fracture", "de", "contact|encounter", "renal|kidney", "s72",
+    ]
+    assert translator.translate(["hip", "fracture"]) is None
+    assert len(translator) == 3
+
+
+def test_translator_file_errors(tmp_path: Path) -> None:
+    path = tmp_path / "lex.tsv"
+    path.write_text("es\ten\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="lex.tsv:1"):
+        Translator.from_tsv(path)
+    path.write_text("spanish\tenglish\tprobability\tcount\tkeep\nfractura\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="lex.tsv:2"):
+        Translator.from_tsv(path)
+
+
+@pytest.mark.parametrize(
+    ("spanish", "english"),
+    [("fractura", "fracture"), ("derecho", "right"), ("izquierda", "left"), ("cadera", "hip"),
+     ("rodilla", "knee"), ("sucesivo", "subsequent"), ("cronica", "chronic"),
+     ("humero", "humerus"), ("tobillo", "ankle")],
+)
+def test_bundled_lexicon_knows_the_words_of_site_side_and_episode(
+    spanish: str, english: str
+) -> None:
+    assert Translator.default().words[spanish][0] == english
+
+
+def test_translated_query_reaches_english_titles(store: CatalogStore) -> None:
+    vocabulary = vocabulary_for(store, ())
+    query = analyze_query("fractura de húmero proximal derecho", vocabulary=vocabulary)
+    # "proximal" is English too: kept beside its translations, as a group of alternatives.
+    assert query.translated == "fracture de humerus proximal|upper|end right"
+    assert query.expanded == "fractura de humero proximal derecho"  # searched first, as typed
+    retriever = BM25Retriever(store, alias_sources=())
+    plain = [c.code for c in retriever.retrieve(analyze_query(query.text), 10)]
+    translated = [c.code for c in retriever.retrieve(query, 10)]
+    # Only the English titles say the side: "... of upper end of right humerus".
+    assert not any(c.startswith("S42.2") and c[6:7] == "1" for c in plain)
+    assert translated[0] == "S42.201"
+    knee = analyze_query("dolor de rodilla izquierda", vocabulary=vocabulary)
+    assert retriever.retrieve(knee, 1)[0].code == "M25.562"  # Pain in left knee
+
+
+def test_translation_keeps_codes_and_unknown_words(store: CatalogStore) -> None:
+    vocabulary = vocabulary_for(store, ())
+    assert analyze_query("S72.001A", vocabulary=vocabulary).translated is None
+    assert analyze_query("myocardial infarction", vocabulary=vocabulary).translated is None
+
+
+def test_episode_words_are_found_in_english(store: CatalogStore) -> None:
+    pipeline = SearchPipeline(
+        store, config=PipelineConfig(retriever="bm25", aliases=False, rerank=False)
+    )
+    query = pipeline.analyze("fractura de cadera derecha, contacto sucesivo")
+    assert query.corrections == ()  # "sucesivo" is CIE-10-ES wording: known, not a slip
+    assert "subsequent" in query.translated.replace("|", " ").split()
+
+
+def test_bundled_lexicon_is_rebuilt_identically_from_train(
+    catalog_path: Path, tmp_path: Path
+) -> None:
+    out, card = tmp_path / "lexicon.tsv", tmp_path / "card"
+    args = ["--catalog", str(catalog_path), "--out", str(out), "--card", str(card)]
+    assert builder.main(args) == 0
+    assert out.read_bytes() == DEFAULT_PATH.read_bytes()
+    facts = json.loads((card / "card.json").read_text(encoding="utf-8"))
+    assert facts["held_back"]["precision"] >= 0.8 and facts["held_back"]["coverage"] >= 0.7
+    assert "Precision on held-back title pairs" in (card / "card.md").read_text("utf-8")
+
+
+def test_ibm1_learns_from_co_occurrence_and_selection_filters() -> None:
+    pairs = [
+        (["fractura", "cadera"], ["fracture", "hip"]),
+        (["fractura", "rodilla"], ["fracture", "knee"]),
+        (["luxacion", "rodilla"], ["dislocation", "knee"]),
+        (["renal", "cronica"], ["chronic", "renal"]),
+    ]
+    table = builder.ibm1(pairs, iterations=10)
+    assert max(table["fractura"], key=table["fractura"].get) == "fracture"
+    assert max(table["rodilla"], key=table["rodilla"].get) == "knee"
+    assert builder.ibm1(pairs, iterations=10) == table  # deterministic
+    counts = {"fractura": 2, "rodilla": 2, "cadera": 1, "renal": 1, "cronica": 1}
+    from collections import Counter
+
+    rows = builder.select(table, Counter(counts), min_count=2, min_prob=0.3,
+                          english={"fractura"})
+    assert {(s, e, keep) for s, e, _p, _n, keep in rows} == {
+        ("fractura", "fracture", 1), ("rodilla", "knee", 0),
+    }
+    assert builder.precision(rows, [(["fractura", "rodilla"], ["fracture", "hip"])]) == {
+        "held_back_pairs": 1, "spanish_words": 2, "translated": 2, "coverage": 1.0,
+        "precision": 0.5,
+    }
+
+
+def test_translation_modes(store: CatalogStore) -> None:
+    vocabulary = vocabulary_for(store, ())
+    query = analyze_query("dolor de rodilla izquierda", vocabulary=vocabulary)
+    only = BM25Retriever(store, alias_sources=(), translation="only")
+    assert only.name == "bm25_en" and only.retrieve(query, 1)[0].code == "M25.562"
+    off = BM25Retriever(store, alias_sources=(), translation="off")
+    assert off.retrieve(query, 5) == BM25Retriever(store, alias_sources=()).retrieve(
+        analyze_query(query.text), 5
+    )
+    with pytest.raises(ValueError, match="translation"):
+        BM25Retriever(store, translation="always")
