@@ -45,6 +45,7 @@ from training.document_metrics import (
 )
 from training.evaluate import CONFIGS
 from training.mention_detector import RUN_MODEL
+from training.negation_testset import read_cases, report_lines, score
 
 log = logging.getLogger(__name__)
 
@@ -289,6 +290,10 @@ def render_report(payload: dict) -> str:
             lines.append(f"- `{name}`: {v['latency_p50_s'] * 1000:.1f} / "
                          f"{v['latency_p95_s'] * 1000:.1f} ms")
     lines.append("")
+    if payload.get("negation_testset"):
+        lines += ["## Negation and uncertainty test set", ""]
+        lines += report_lines(payload["negation_testset"])
+        lines.append("")
     lines += [f"{line}" for line in payload.get("notes", [])]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -312,8 +317,10 @@ NOTES = [
     "- The spotter's thresholds (`SpotterConfig`) were picked among a handful of values on dev, "
     "so these dev figures are slightly optimistic; the lexicon and statistics never saw dev.",
     "- Negation is rule-based (NegEx-style cues, pseudo-cues and terminators in "
-    "`app/document/negation.py`); CodiEsp has no negation gold, so its accuracy is not "
-    "measured here, only its effect on the figures above.",
+    "`app/document/negation.py`; uncertainty with the same scopes in "
+    "`app/document/uncertainty.py`); CodiEsp has no negation gold, so its accuracy is "
+    "measured on the project's own test set above (written by the rules' author: an "
+    "optimistic check), and here only its effect on the figures.",
 ]
 
 
@@ -409,6 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             for name, results in all_results.items()
         },
+        "negation_testset": score(read_cases()),
         "notes": NOTES,
     }
     args.out.mkdir(parents=True, exist_ok=True)
