@@ -30,7 +30,7 @@ from pathlib import Path
 
 from app.catalog.default import alias_source, build_default_catalog
 from app.catalog.store import CatalogStore
-from app.document.analyse import DocumentAnalyzer, load_stats
+from app.document.analyse import DocumentAnalyzer, keep_detected, load_stats
 from app.document.detector import default_model_path
 from app.document.lexicon import STATS_FILE, SpotterStats
 from app.document.spotter import SpotterConfig
@@ -75,6 +75,12 @@ VARIANTS: dict[str, SpotterConfig] = {
                                      detector_min_confidence=0.8),
     "lexicon+crf@0.9": SpotterConfig(name="lexicon+crf@0.9", detector="lexicon+crf",
                                      detector_min_confidence=0.9),
+    "lexicon+crf, code conf >= 0.5": SpotterConfig(
+        name="lexicon+crf, code conf >= 0.5", detector="lexicon+crf",
+        detector_min_code_confidence=0.5),
+    "lexicon+crf, code conf >= 0.8": SpotterConfig(
+        name="lexicon+crf, code conf >= 0.8", detector="lexicon+crf",
+        detector_min_code_confidence=0.8),
 }
 #: The app's default (``SpotterConfig()``): timed end to end, the others reuse its searches.
 DEFAULT_VARIANT = "lexicon+filter+extend"
@@ -98,16 +104,28 @@ VARIANT_NOTES = {
     "none of them (union)",
     "lexicon+crf@0.8": "the same, adding only detector spans of confidence >= 0.8",
     "lexicon+crf@0.9": "the same, adding only detector spans of confidence >= 0.9",
+    "lexicon+crf, code conf >= 0.5": "lexicon+crf, keeping a detector-only mention only when "
+    "its best code's calibrated confidence is >= 0.5",
+    "lexicon+crf, code conf >= 0.8": "the same with >= 0.8",
 }
 
 
-def predictions(analyzer: DocumentAnalyzer, text: str, search: Callable[[str], tuple[str, ...]]
+#: A search result as cached: (codes, best code's confidence or None).
+Coded = tuple[tuple[str, ...], float | None]
+
+
+def predictions(analyzer: DocumentAnalyzer, text: str, search: Callable[[str], Coded]
                 ) -> tuple[PredictedMention, ...]:
-    """A variant's mentions of one text, coded through ``search`` (mention text -> codes)."""
-    return tuple(
-        PredictedMention(m.start, m.end, m.negated, search(m.text))
-        for m in analyzer.find_mentions(text)
-    )
+    """A variant's mentions of one text, coded through ``search`` (mention text -> codes and
+    confidence); detector-only mentions under the variant's code confidence floor are
+    dropped as the app drops them (``app.document.analyse.keep_detected``)."""
+    floor = analyzer.spotter.config.detector_min_code_confidence
+    out = []
+    for m in analyzer.find_mentions(text):
+        codes, confidence = search(m.text)
+        if keep_detected(m, (confidence,) if codes else (), floor):
+            out.append(PredictedMention(m.start, m.end, m.negated, codes))
+    return tuple(out)
 
 
 def run_timed(
@@ -123,7 +141,7 @@ def run_timed(
         for coded in analysis.mentions:
             m = coded.mention
             codes = tuple(r.code for r in coded.results)
-            cache[m.text] = codes
+            cache[m.text] = (codes, coded.results[0].confidence if coded.results else None)
             preds.append(PredictedMention(m.start, m.end, m.negated, codes))
         results.append(DocumentResult(doc.doc_id, doc.gold, tuple(preds), seconds))
     return results
@@ -142,9 +160,11 @@ def run_variant(
     per note is spotting alone (mentions, negation, uncertainty), not coding."""
     analyzer = DocumentAnalyzer(pipeline, config=config, stats=stats, detector_model=detector)
 
-    def search(text: str) -> tuple[str, ...]:
+    def search(text: str) -> Coded:
         if text not in cache:
-            cache[text] = tuple(r.code for r in pipeline.search(text, top_k=top_k))
+            results = pipeline.search(text, top_k=top_k)
+            cache[text] = (tuple(r.code for r in results),
+                           results[0].confidence if results else None)
         return cache[text]
 
     out = []
@@ -377,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default = DocumentAnalyzer(pipeline, config=VARIANTS[DEFAULT_VARIANT], stats=stats,
                                    detector_model=detector)
         open_ms = (time.perf_counter() - start) * 1000
-        cache: dict[str, tuple[str, ...]] = {}
+        cache: dict[str, Coded] = {}
         log.info("variant %s (timed) on %d documents", DEFAULT_VARIANT, len(docs))
         timed = run_timed(default, docs, args.top_k, cache)
         all_results = {}

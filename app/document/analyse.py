@@ -135,6 +135,7 @@ class DocumentAnalyzer:
                     cue=scope.cue if scope is not None else None,
                     uncertain=doubt is not None,
                     uncertainty_cue=doubt,
+                    source=getattr(span, "source", "lexicon"),
                 )
             )
         return mentions
@@ -152,12 +153,21 @@ class DocumentAnalyzer:
                     cfg.detector_min_confidence, prefer)
 
     def code(self, mentions: list[Mention], top_k: int = 5) -> list[CodedMention]:
-        """Search each distinct mention text once and attach its results to every mention."""
+        """Search each distinct mention text once and attach its results to every mention.
+
+        A mention only the detector found is dropped when its best code's calibrated
+        confidence is under ``SpotterConfig.detector_min_code_confidence`` (a result without
+        a confidence is kept).
+        """
         found: dict[str, tuple[SearchResult, ...]] = {}
         for mention in mentions:
             if mention.text not in found:
                 found[mention.text] = tuple(self.pipeline.search(mention.text, top_k=top_k))
-        return [CodedMention(m, found[m.text]) for m in mentions]
+        floor = self.spotter.config.detector_min_code_confidence
+        return [
+            CodedMention(m, found[m.text]) for m in mentions
+            if keep_detected(m, found[m.text], floor)
+        ]
 
     def analyse(self, text: str, top_k: int = 5) -> DocumentAnalysis:
         """Find and code the mentions of a note (see :func:`analyse_document`)."""
@@ -180,6 +190,19 @@ class DocumentAnalyzer:
             truncated=truncated,
             analysed_chars=length,
         )
+
+
+def keep_detected(mention: Mention, results: tuple[SearchResult, ...] | tuple[float | None],
+                  floor: float) -> bool:
+    """False for a mention only the detector found whose best code (``results[0]``: a
+    result, or its confidence) is less confident than ``floor``."""
+    if mention.source != "detector" or floor <= 0.0:
+        return True
+    if not results:
+        return False
+    best = results[0]
+    confidence = best if not isinstance(best, SearchResult) else best.confidence
+    return confidence is None or confidence >= floor
 
 
 _ANALYZERS: weakref.WeakKeyDictionary[SearchPipeline, DocumentAnalyzer] = (

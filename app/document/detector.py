@@ -42,9 +42,11 @@ _GAP_CLASSES = (("\n", "NL"), (".", "."), (";", ";"), (":", ":"), (",", ","), ("
 
 @dataclass(frozen=True)
 class ScoredSpan(Span):
-    """A detected mention span and the detector's confidence in it (0..1)."""
+    """A mention span, the confidence in it (0..1) and who found it (``"detector"`` or
+    ``"lexicon"``)."""
 
     confidence: float = 1.0
+    source: str = "detector"
 
 
 def default_model_path(resources: Path | None = None) -> Path:
@@ -232,7 +234,7 @@ def fuse(detected: Sequence[ScoredSpan], spotted: Sequence[Span],
     (10, 14); with ``prefer="lexicon"`` (3, 8) and (10, 14)
     """
     kept = [s for s in detected if s.confidence >= min_confidence]
-    lexical = [ScoredSpan(s.start, s.end, LEXICON_CONFIDENCE) for s in spotted]
+    lexical = [ScoredSpan(s.start, s.end, LEXICON_CONFIDENCE, "lexicon") for s in spotted]
     first, second = (kept, lexical) if prefer == "detector" else (lexical, kept)
     out = list(first)
     for span in second:

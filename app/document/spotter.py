@@ -57,6 +57,8 @@ class SpotterConfig:
             spotter's span kept); see :func:`app.document.detector.fuse`. Without a detector
             model: ``"off"``.
         detector_min_confidence: detector spans below this confidence are left out.
+        detector_min_code_confidence: a mention only the detector found is dropped when its
+            best code's calibrated confidence is below this (0: kept).
     """
 
     name: str = "lexicon+filter+extend"
@@ -77,6 +79,7 @@ class SpotterConfig:
     fold_plurals: bool = False
     detector: str = "off"
     detector_min_confidence: float = 0.0
+    detector_min_code_confidence: float = 0.0
 
 
 def fold_plural(word: str) -> str:

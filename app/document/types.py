@@ -14,7 +14,8 @@ class Mention:
     ``start``/``end`` are character offsets into the note (``text == note[start:end]``);
     ``negated`` is set when a negation cue (``cue``, e.g. "no", "sin", "descarta") governs it;
     ``uncertain`` when a cue of doubt (``uncertainty_cue``, e.g. "probable", "sospecha de",
-    "a descartar") does (:mod:`app.document.uncertainty`).
+    "a descartar") does (:mod:`app.document.uncertainty`). ``source`` says who found it:
+    ``"lexicon"`` (the spotter) or ``"detector"`` (the learned detector alone).
     """
 
     start: int
@@ -24,6 +25,7 @@ class Mention:
     cue: str | None = None
     uncertain: bool = False
     uncertainty_cue: str | None = None
+    source: str = "lexicon"
 
 
 @dataclass(frozen=True)

@@ -138,3 +138,31 @@ def test_without_a_model_the_analyser_spots_with_the_lexicon(
     analyzer = DocumentAnalyzer(pipeline, config=SpotterConfig(detector="crf"),
                                 detector_model=tmp_path / "none.crfsuite")
     assert analyzer.detector is None and analyzer.find_mentions(case_note)
+
+
+def test_fused_spans_say_who_found_them() -> None:
+    both = fuse([ScoredSpan(0, 5, 0.9)], [Span(10, 14)])
+    assert [s.source for s in both] == ["detector", "lexicon"]
+
+
+def test_a_detector_only_mention_needs_a_confident_code() -> None:
+    from app.document.analyse import keep_detected
+    from app.document.types import Mention
+
+    found = Mention(0, 4, "masa", source="detector")
+    spotted = Mention(0, 4, "masa")
+    assert not keep_detected(found, (0.3,), 0.5) and keep_detected(found, (0.7,), 0.5)
+    assert keep_detected(found, (None,), 0.5)  # no calibration: not judged
+    assert not keep_detected(found, (), 0.5)  # no code at all
+    assert keep_detected(spotted, (0.1,), 0.5) and keep_detected(found, (0.1,), 0.0)
+
+
+def test_the_analyser_marks_detector_mentions(tiny_model: Path, pipeline, case_note: str) -> None:
+    from app.document.analyse import DocumentAnalyzer
+
+    analyzer = DocumentAnalyzer(pipeline, config=SpotterConfig(detector="crf"),
+                                detector_model=tiny_model)
+    mentions = analyzer.find_mentions(case_note)
+    assert mentions and {m.source for m in mentions} == {"detector"}
+    lexical = DocumentAnalyzer(pipeline).find_mentions(case_note)
+    assert {m.source for m in lexical} == {"lexicon"}
