@@ -19,7 +19,8 @@ from app.document.types import CodedMention, DocumentAnalysis, Mention
 from app.search.types import SearchResult
 
 #: Columns of the exported CSV, in order.
-CSV_COLUMNS = ("start", "end", "mention", "negated", "code", "title_es", "title_en")
+CSV_COLUMNS = ("start", "end", "mention", "negated", "code", "title_es", "title_en",
+               "uncertain")
 
 #: How far before a mention a negation cue is looked for (characters).
 CUE_WINDOW = 120
@@ -143,7 +144,7 @@ def export_rows(rows: list[MentionRow]) -> list[tuple[str, ...]]:
             continue
         m = row.mention
         out.append((str(m.start), str(m.end), m.text, "1" if m.negated else "0", row.code,
-                    row.title_es or "", row.title_en))
+                    row.title_es or "", row.title_en, "1" if m.uncertain else "0"))
     return out
 
 

@@ -204,6 +204,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "doc_accepted": {"es": "✓ Aceptada", "en": "✓ Accepted"},
     "doc_rejected": {"es": "✗ Rechazada", "en": "✗ Rejected"},
     "doc_negated_by": {"es": "negada («{cue}»)", "en": "negated (“{cue}”)"},
+    "doc_uncertain_by": {"es": "incierta («{cue}»)", "en": "uncertain (“{cue}”)"},
     "doc_no_code": {"es": "(sin código propuesto)", "en": "(no code proposed)"},
     "doc_checking": {"es": "Comprobando…", "en": "Checking…"},
     "doc_code_unknown": {

@@ -48,3 +48,18 @@ def test_the_analyser_marks_uncertain_mentions(analyzer) -> None:
     found = {m.text.casefold(): m for m in analyzer.find_mentions(note)}
     assert found["neumonía"].uncertain and found["neumonía"].uncertainty_cue == "Probable"
     assert not found["hipertensión arterial"].uncertain
+
+
+def test_uncertain_mentions_are_exported_with_their_status() -> None:
+    from app.document.types import CodedMention, Mention
+    from app.ui.document import CSV_COLUMNS, MentionRow, export_rows
+
+    note = "Probable neumonía. Hipertensión arterial."
+    doubtful = Mention(9, 17, "neumonía", uncertain=True, uncertainty_cue="Probable")
+    sure = Mention(19, 40, "Hipertensión arterial")
+    rows = [MentionRow(CodedMention(m, ()), code=code, known=True, accepted=True)
+            for m, code in ((doubtful, "J18.9"), (sure, "I10"))]
+    assert note[doubtful.start:doubtful.end] == doubtful.text
+    records = export_rows(rows)
+    assert CSV_COLUMNS[-1] == "uncertain"
+    assert [(r[2], r[-1]) for r in records] == [("neumonía", "1"), ("Hipertensión arterial", "0")]

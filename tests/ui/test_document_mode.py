@@ -284,7 +284,7 @@ def test_write_csv_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     row = MentionRow(_coded(0, "tos"), code="R05.9", title_es="Tos", known=True, accepted=True)
     records = export_rows([row, MentionRow(_coded(5, "fiebre"), code="R50.9", known=True)])
     assert write_csv(out, records) == 1
-    assert out.read_text(encoding="utf-8-sig").splitlines()[1] == "0,3,tos,0,R05.9,Tos,"
+    assert out.read_text(encoding="utf-8-sig").splitlines()[1] == "0,3,tos,0,R05.9,Tos,,0"
 
     def broken(*_args: object) -> None:
         raise OSError("disk full")
@@ -324,3 +324,16 @@ def test_a_code_that_needs_more_characters_starts_rejected(store) -> None:
     rows = initial_rows(analysis)
     assert rows[0].code == "S72.1" and not rows[0].valid and not rows[0].accepted
     assert rows[1].code == "I10" and rows[1].accepted
+
+
+def test_uncertain_mentions_show_their_cue(qtbot, window) -> None:
+    view, controller = window
+    # When the note hedges a diagnosis
+    _open_document(qtbot, view, controller, "Probable neumonía. No presenta fiebre.")
+    doc = controller.document
+    # Then the hedged mention shows its cue of doubt, the negated one its negation cue
+    pneumonia, fever = _row(controller, "neumonía"), _row(controller, "fiebre")
+    assert doc.rows[pneumonia].mention.uncertain
+    cue = view.document.table.item(pneumonia, view.document.COL_NEGATED)
+    assert cue.text() == "¿«Probable»?" and "Probable" in cue.toolTip()
+    assert view.document.table.item(fever, view.document.COL_NEGATED).text() == "«No»"

@@ -270,8 +270,15 @@ class DocumentController(QObject):
         item.setFont(font)
         item.setForeground(_NEGATED_FG if mention.negated or not row.accepted else QColor("black"))
         neg = table.item(i, self.view.COL_NEGATED)
-        neg.setText(f"«{mention.cue or '?'}»" if mention.negated else "")
-        neg.setToolTip(tr("doc_negated_by", cue=mention.cue or "?") if mention.negated else "")
+        if mention.negated:
+            neg.setText(f"«{mention.cue or '?'}»")
+            neg.setToolTip(tr("doc_negated_by", cue=mention.cue or "?"))
+        elif mention.uncertain:  # a cue of doubt ("probable", "sospecha de"): shown with a "?"
+            neg.setText(f"¿«{mention.uncertainty_cue or '?'}»?")
+            neg.setToolTip(tr("doc_uncertain_by", cue=mention.uncertainty_cue or "?"))
+        else:
+            neg.setText("")
+            neg.setToolTip("")
         neg.setForeground(_CUE_FG)
         title = table.item(i, self.view.COL_TITLE)
         combo = self.view.code_combo(i)
