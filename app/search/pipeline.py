@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from app.catalog.store import CatalogStore
 from app.search.abbreviations import AbbreviationTable
 from app.search.alias import AliasRetriever
 from app.search.bm25 import BM25Retriever
-from app.search.candidates import CandidateGenerator
+from app.search.candidates import CandidateGenerator, CandidateSpace
 from app.search.code_lookup import CodeLookupRetriever
 from app.search.completion import complete_record
 from app.search.confidence import FirstStageCalibration
@@ -169,13 +172,7 @@ class SearchPipeline:
         self.retriever = retriever or build_retriever(store, self.config, dense)
         self.reranker = reranker
         self.ranker = ranker
-        if ranker is not None:
-            sources = self.config.alias_sources if self.config.aliases else ()
-            self.generator = CandidateGenerator(
-                store, candidate_members(store, self.config, dense),
-                depth=self.config.candidate_k, pool_size=self.config.candidate_k,
-            )
-            self.features = FeatureExtractor(store, CodePrior.from_store(store, sources))
+        self._dense = dense
         self.code_lookup = CodeLookupRetriever(store)
         self.abbreviations = (
             abbreviations if abbreviations is not None else AbbreviationTable.default()
@@ -183,6 +180,26 @@ class SearchPipeline:
         self.vocabulary = vocabulary_for(
             store, self.config.alias_sources if self.config.aliases else ()
         )
+
+    @cached_property
+    def generator(self) -> CandidateGenerator:
+        """The ranker's candidate space over ``config``'s members (built on first use)."""
+        return CandidateGenerator(
+            self.store, candidate_members(self.store, self.config, self._dense),
+            depth=self.config.candidate_k, pool_size=self.config.candidate_k,
+        )
+
+    @cached_property
+    def features(self) -> FeatureExtractor:
+        """The ranker's features, with the code prior of ``config``'s alias sources."""
+        sources = self.config.alias_sources if self.config.aliases else ()
+        return FeatureExtractor(self.store, CodePrior.from_store(self.store, sources))
+
+    def candidate_space(self, query: Query) -> tuple[CandidateSpace, np.ndarray]:
+        """The candidate space of an analysed query and its feature matrix: what the learned
+        ranker orders (and what ``training.ranker`` learns from, so the two cannot drift)."""
+        space = self.generator.generate(query)
+        return space, self.features.matrix(query, space)
 
     def analyze(self, text: str) -> Query:
         """Query understanding only (normalised text, typed code, expansions, spelling
@@ -203,8 +220,7 @@ class SearchPipeline:
         query = self.analyze(text)
         candidates = self.code_lookup.retrieve(query, top_k) if query.code else []
         if not candidates and self.ranker is not None:
-            space = self.generator.generate(query)
-            candidates = self.ranker.rank(space, self.features.matrix(query, space))
+            candidates = self.ranker.rank(*self.candidate_space(query))
         elif not candidates:
             candidates = self.retriever.retrieve(query, max(top_k, self.config.candidate_k))
             if self.reranker is not None and candidates:

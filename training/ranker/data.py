@@ -41,12 +41,10 @@ from app.catalog.default import DEFAULT_EDITION, codiesp_file, default_entries
 from app.catalog.store import CatalogStore
 from app.search.abbreviations import AbbreviationTable
 from app.search.bundle import load_dense
-from app.search.candidates import CandidateGenerator
 from app.search.dense import DenseRetriever
-from app.search.features import FEATURES, CodePrior, FeatureExtractor
+from app.search.features import FEATURES
 from app.search.normalize import normalize_text
-from app.search.pipeline import PipelineConfig, candidate_members
-from app.search.query import analyze_query
+from app.search.pipeline import PipelineConfig, SearchPipeline
 
 log = logging.getLogger(__name__)
 
@@ -116,24 +114,20 @@ def collect(
     label: str,
 ) -> Examples:
     """Search every mention with the alias sources of its document (``sources_of``)."""
-    table = AbbreviationTable.default()
     examples = Examples([], [], [], [], [], [], [])
-    by_sources: dict[tuple[str, ...], tuple[CandidateGenerator, FeatureExtractor, set]] = {}
+    by_sources: dict[tuple[str, ...], tuple[SearchPipeline, set]] = {}
     for mention in tqdm(mentions, desc=label, unit="mention", mininterval=5):
         sources = sources_of[mention.doc_id]
         if sources not in by_sources:
             config = PipelineConfig(alias_sources=sources)
-            members = candidate_members(store, config, dense)
             by_sources[sources] = (
-                CandidateGenerator(store, members),
-                FeatureExtractor(store, CodePrior.from_store(store, sources)),
-                store.alias_norms(sources),
+                SearchPipeline(store, config=config, dense=dense), store.alias_norms(sources)
             )
-        generator, extractor, seen_norms = by_sources[sources]
-        query = analyze_query(mention.text, table)
-        space = generator.generate(query)
+        pipeline, seen_norms = by_sources[sources]
+        # the app's own query understanding, candidate space and features
+        space, features = pipeline.candidate_space(pipeline.analyze(mention.text))
         codes = [e.code for e in space.pool]
-        examples.features.append(extractor.matrix(query, space))
+        examples.features.append(features)
         examples.labels.append(labels(codes, mention.code, store))
         examples.codes.append(codes)
         examples.gold.append(mention.code)
