@@ -38,6 +38,8 @@ COMMON_DOCS = 1000
 TRANSLATED_DOC_LIMIT = 100
 #: Fewer documents than this with every translated word: look for any selective word too.
 TRANSLATED_ENOUGH = 10
+#: At most this many of the rarest translated words select documents in that case.
+TRANSLATED_SELECTIVE = 3
 
 
 def fts_expression(tokens: list[str], prefix_last: bool = False) -> str:
@@ -133,9 +135,9 @@ class BM25Retriever:
     ) -> list[tuple]:
         """Documents for the translated query: those with a word of *every* group the
         catalog has (fast and precise: "fracture (proximal OR upper) right humerus"), and
-        when they are few, those with any selective word. English title words such as
-        "right" or "encounter" are in tens of thousands of documents: they rank (coverage)
-        but do not select."""
+        when they are few, those with one of its rarest words (at most
+        :data:`TRANSLATED_SELECTIVE`). English title words such as "right" or "encounter" are
+        in tens of thousands of documents: they rank (coverage) but do not select."""
         from app.search.spelling import vocabulary_for
 
         docs = vocabulary_for(self.store, self.alias_sources).known
@@ -145,9 +147,11 @@ class BM25Retriever:
             every = " AND ".join(f"({fts_expression(list(group))})" for group in present)
             rows = self.store.query(sql, [every, *params, TRANSLATED_DOC_LIMIT])
         if len(rows) < TRANSLATED_ENOUGH:
-            words = list(dict.fromkeys(w for group in groups for w in group))
-            rare = [w for w in words if docs.get(w, 0) <= COMMON_DOCS]
-            rare = rare or [min(words, key=lambda w: (docs.get(w, 0), w))]
+            words = list(dict.fromkeys(w for group in groups for w in group if docs.get(w, 0)))
+            if not words:
+                return rows
+            rare = sorted(words, key=lambda w: (docs[w], w))[:TRANSLATED_SELECTIVE]
+            rare = [w for w in rare if docs[w] <= COMMON_DOCS] or rare[:1]
             rows += self.store.query(sql, [fts_expression(rare), *params, TRANSLATED_DOC_LIMIT])
         return rows
 
@@ -155,8 +159,9 @@ class BM25Retriever:
         """Best codes for the query's content words (empty when it has none).
 
         The query's variants (corrected spelling, lay terms in clinical words) and its
-        English translation (see ``translation``) are searched as well, each on its own,
-        and a code keeps its best score; their scores are weighed by :data:`VARIANT_WEIGHT`
+        English translation (see ``translation``; only when no document holds every word
+        of the query or a variant) are searched as well, each on its own, and a code keeps
+        its best score; their scores are weighed by :data:`VARIANT_WEIGHT`
         and :data:`TRANSLATED_WEIGHT` so that, all else equal, what was typed leads.
         """
         sql, params = self._sql()
@@ -167,8 +172,11 @@ class BM25Retriever:
         groups = []
         if query.translated and self.translation != "off":
             groups = _groups(query.translated)
+        complete = False  # a document holds every word of a form already
         for number, form in enumerate([*forms, None] if groups else forms):
             if form is None:  # the translated query: word groups, see _translated_rows
+                if complete and forms:
+                    break  # the Spanish found it all: the translation would add noise
                 rows = self._translated_rows(sql, params, groups)
                 cover = partial(_group_coverage, groups)
             else:
@@ -186,6 +194,7 @@ class BM25Retriever:
                 # BM25 over OR-ed words lets a short document sharing one word win; weigh
                 # by the share of query words the document covers so full matches lead.
                 coverage = cover(text)
+                complete = complete or coverage == 1.0
                 score = -bm25 * FIELD_WEIGHTS.get(field, 1.0) * coverage**2 * weight
                 if field == "alias":
                     score *= 1.0 + 0.1 * math.log(count)

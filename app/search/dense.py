@@ -53,13 +53,14 @@ class DenseRetriever:
     def retrieve(self, query: Query, k: int) -> list[Candidate]:
         """At most ``k`` codes nearest to the query, best first.
 
-        A query with variants (``Query.variants``: its corrected spelling, or its lay terms
-        in clinical words) is also searched by its first variant, in the same encoder call;
-        a code keeps its best similarity.
+        A query with lay terms is also searched by its first variant (``Query.variants``:
+        its corrected spelling, or its lay terms in clinical words), in the same encoder
+        call; a code keeps its best similarity. (Slips alone cost the encoder little; lay
+        words it does not know.)
         """
         if k <= 0 or not content_tokens(query.expanded):
             return []
-        texts = [dense_query_text(query), *query.variants[:1]]
+        texts = [dense_query_text(query), *(query.variants[:1] if query.lay_terms else ())]
         if len(texts) == 1:
             vector = self.encoder.encode(texts, "query")[0]
             return [Candidate(c, s, self.name) for c, s in self.index.search(vector, k)]

@@ -129,3 +129,11 @@ def test_translation_modes(store: CatalogStore) -> None:
     )
     with pytest.raises(ValueError, match="translation"):
         BM25Retriever(store, translation="always")
+
+
+def test_translation_is_skipped_when_the_spanish_found_every_word(store: CatalogStore) -> None:
+    vocabulary = vocabulary_for(store, ())
+    query = analyze_query("hipertensión esencial", vocabulary=vocabulary)
+    assert query.translated is not None
+    merged = BM25Retriever(store, alias_sources=()).retrieve(query, 10)
+    assert merged == BM25Retriever(store, alias_sources=(), translation="off").retrieve(query, 10)
