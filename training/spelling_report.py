@@ -165,6 +165,38 @@ def retrieval_facts(
     return out
 
 
+def added_latency(
+    store: CatalogStore,
+    name: str,
+    sources: tuple[str, ...],
+    texts: Sequence[str],
+    typed: Sequence[str],
+    limit: int = 1000,
+) -> dict:
+    """What the analysis adds to a whole search, per query: the same mention searched with
+    it off and on, one right after the other, so that a loaded machine slows both alike."""
+    retriever = "hybrid" if name == "hybrid" else "bm25"
+    dense = load_dense(store).retriever if retriever == "hybrid" else None
+    config = PipelineConfig(
+        retriever=retriever, aliases=name != "bm25", alias_sources=sources, rerank=False
+    )
+    off = switch_off(SearchPipeline(store, config=config, dense=dense))
+    on = SearchPipeline(store, config=config, dense=dense)
+    for pipeline in (off, on):
+        pipeline.search("warm up")
+    out = {}
+    for label, batch in (("clean", texts[:limit]), ("typos", typed[:limit])):
+        added = []
+        for text in batch:
+            start = time.perf_counter()
+            off.search(text, 10)
+            middle = time.perf_counter()
+            on.search(text, 10)
+            added.append((time.perf_counter() - middle - (middle - start)) * 1000)
+        out[label] = _percentiles(added)
+    return out
+
+
 def render(facts: dict) -> str:
     """The Markdown report."""
     lines = [
@@ -193,7 +225,8 @@ def render(facts: dict) -> str:
                     f"({clean[f'{s}_category_top1']:.3f}) | {t:.3f} "
                     f"({typo[f'{s}_category_top1']:.3f}) | {c - t:.3f} |"
                 )
-    lines += ["", "Whole-search latency (ms, all mentions, p50 / p95; a shared 2-core machine):",
+    lines += ["", "Whole-search latency (ms, all mentions, p50 / p95; a shared 2-core machine "
+              "whose load varied between runs, so compare the next table):",
               "", "| config | analysis | clean | typos |", "|---|---|---|---|"]
     for name, runs in facts["retrieval"].items():
         for mode in ("off", "on"):
@@ -203,6 +236,14 @@ def render(facts: dict) -> str:
                 for x in ("clean", "typos")
             ]
             lines.append(f"| {name} | {mode} | {cells[0]} | {cells[1]} |")
+    lines += ["", "Latency the analysis adds to a whole search (ms per query, p50 / p95; each "
+              "mention searched off then on, back to back, first 1000 mentions):", "",
+              "| config | clean | typos |", "|---|---|---|"]
+    for name, added in facts["added_latency"].items():
+        lines.append(
+            f"| {name} | {added['clean']['p50_ms']} / {added['clean']['p95_ms']} | "
+            f"{added['typos']['p50_ms']} / {added['typos']['p95_ms']} |"
+        )
     speller = facts["speller"]
     words = speller["typist_words"]
     lines += [
@@ -267,6 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "speller": speller_facts(store, sources, [m for m, _ in mentions], typed),
             "retrieval": {
                 name: retrieval_facts(store, name, sources, mentions, typed)
+                for name in (args.config or CONFIGS)
+            },
+            "added_latency": {
+                name: added_latency(store, name, sources, [m for m, _ in mentions], typed)
                 for name in (args.config or CONFIGS)
             },
         }
