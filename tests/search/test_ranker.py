@@ -117,7 +117,7 @@ def test_fuse_is_weighted_reciprocal_rank() -> None:
         ("neumonía bilateral", ("J18.9",)),
         ("EPOC reagudizado", ("J44.1",)),
         ("IAM inferior", ("I21.19", "I21.11", "I21.1")),
-        ("DM2 con nefropatía", ("E11.21",)),
+        ("fractura de húmero proximal dcho, contacto sucesivo", ("S42.201D",)),
     ],
 )
 def test_examples_rank_a_right_code_first(ranked: SearchPipeline, text: str, good) -> None:

@@ -182,7 +182,7 @@ def train(train_split: Split, dev: Split, columns: list[int], seed: int):
     ranker = lgb.LGBMRanker(**PARAMS, random_state=seed, n_jobs=2)
     ranker.fit(
         train_split.X[:, columns], train_split.y, group=train_split.sizes,
-        eval_set=[(dev.X[:, columns], dev.y)], eval_group=[dev.sizes], eval_at=[1],
+        eval_X=(dev.X[:, columns],), eval_y=(dev.y,), eval_group=[dev.sizes], eval_at=[1],
         callbacks=[lgb.early_stopping(60, verbose=False)],
     )
     return ranker
