@@ -50,9 +50,10 @@ def run(command: str) -> str:
     Raises:
         SystemExit: the command fails (its stderr is shown).
     """
-    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
-    if done.returncode not in (0, 141):  # 141: SIGPIPE from `| head`
+    # the status is the last command's: `cielo lookup ... | head` closes the pipe early
+    done = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
         raise SystemExit(f"`{command}` failed ({done.returncode}): {done.stderr.strip()}")
     return done.stdout
 
