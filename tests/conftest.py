@@ -62,9 +62,10 @@ def seal_resources():
 
 @pytest.fixture(scope="session")
 def reranker_resources(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled resources (linked) plus a ``reranker/`` exported from a tiny randomly
-    initialised cross-encoder over the real tokenizer: a real int8 ONNX reranker whose
-    scores mean nothing, for testing the stage's plumbing, not its ranking."""
+    """The bundled resources (linked) without the learned ranker, plus a ``reranker/``
+    exported from a tiny randomly initialised cross-encoder over the real tokenizer: a real
+    int8 ONNX reranker whose scores mean nothing, for testing the stage's plumbing, not its
+    ranking."""
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     from app.paths import resources_dir
@@ -85,7 +86,7 @@ def reranker_resources(tmp_path_factory: pytest.TempPathFactory) -> Path:
     resources = root / "resources"
     resources.mkdir()
     for item in resources_dir().iterdir():
-        if item.name != "reranker":
+        if item.name not in ("reranker", "ranker"):  # the learned ranker would take over
             (resources / item.name).symlink_to(item)
     export(root / "checkpoint", resources / "reranker", top_n=8)
     return _seal(resources)

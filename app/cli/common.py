@@ -14,6 +14,7 @@ from app.catalog.build import Progress
 from app.catalog.open import open_catalog
 from app.catalog.store import CatalogStore
 from app.errors import CieloError
+from app.search.pipeline import PipelineConfig, SearchPipeline
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -73,6 +74,31 @@ def load_store() -> CatalogStore:
     finally:
         close()
     return store
+
+
+def open_search(
+    no_aliases: bool, retriever: str, no_rerank: bool = False,
+    min_confidence: float | None = None,
+) -> SearchPipeline:
+    """The search pipeline the options ask for, saying on stderr when a stage is missing.
+
+    Raises:
+        click.ClickException: ``min_confidence`` is set but nothing calibrates confidence.
+    """
+    store = load_store()
+    config = PipelineConfig(retriever=retriever, aliases=not no_aliases, rerank=not no_rerank)
+    from app.search.bundle import open_pipeline  # loads onnxruntime and usearch
+
+    pipeline, note = open_pipeline(store, config)
+    if note:
+        click.echo(f"note: {note}", err=True)
+    calibrated = pipeline.ranker or pipeline.reranker or pipeline.calibration
+    if min_confidence is not None and calibrated is None:
+        raise click.ClickException(
+            "--min-confidence needs a calibrated confidence: neither the learned ranker, the "
+            "reranker nor resources/calibration.json is available"
+        )
+    return pipeline
 
 
 def echo_json(data: Any) -> None:

@@ -16,11 +16,11 @@ from typing import TextIO
 import click
 
 from app.atomic import atomic_text_writer
-from app.cli.common import encoding_option, handle_errors, load_store
+from app.cli.common import encoding_option, handle_errors, open_search
 from app.document.analyse import DocumentAnalyzer, analyzer_for
 from app.document.records import document_record
 from app.errors import CieloError
-from app.search.pipeline import RETRIEVERS, PipelineConfig, SearchPipeline
+from app.search.pipeline import RETRIEVERS
 from app.textio import read_text_file
 
 #: Codes proposed per mention unless ``--top-k`` says otherwise (as the Documento tab).
@@ -41,17 +41,6 @@ def note_paths(paths: tuple[Path, ...]) -> Iterator[Path | str]:
             yield from notes
         else:
             yield path
-
-
-def _pipeline(no_aliases: bool, retriever: str, no_rerank: bool) -> SearchPipeline:
-    store = load_store()
-    config = PipelineConfig(retriever=retriever, aliases=not no_aliases, rerank=not no_rerank)
-    from app.search.bundle import open_pipeline  # loads onnxruntime and usearch
-
-    pipeline, note = open_pipeline(store, config)
-    if note:
-        click.echo(f"note: {note}", err=True)
-    return pipeline
 
 
 def code_notes(
@@ -126,13 +115,7 @@ def code_documents(
 
     Example: cielo code-documents notas/ --top-k 3 -o notas.jsonl
     """
-    pipeline = _pipeline(no_aliases, retriever, no_rerank)
-    calibrated = pipeline.ranker or pipeline.reranker or pipeline.calibration
-    if min_confidence is not None and calibrated is None:
-        raise click.ClickException(
-            "--min-confidence needs a calibrated confidence: neither the learned ranker, the "
-            "reranker nor resources/calibration.json is available"
-        )
+    pipeline = open_search(no_aliases, retriever, no_rerank, min_confidence)
     analyzer = analyzer_for(pipeline)  # the Documento tab's analyser, loaded once
     if output is None:
         with click.open_file("-", "w", encoding="utf-8") as stdout:

@@ -25,6 +25,7 @@ from app.cli.common import (
     handle_errors,
     json_option,
     load_store,
+    open_search,
     top_k_option,
 )
 from app.cli.documents import code_documents
@@ -32,7 +33,7 @@ from app.cli.gui import gui
 from app.cli.verify import verify
 from app.errors import CieloError
 from app.integrity import ensure_resources_intact
-from app.search.pipeline import RETRIEVERS, PipelineConfig, SearchPipeline
+from app.search.pipeline import RETRIEVERS, SearchPipeline
 from app.search.spelling import understanding_dict, understanding_lines
 from app.search.types import SearchResult
 from app.textio import read_text_file, text_lines
@@ -63,17 +64,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
             ensure_resources_intact()
         except CieloError as exc:
             raise click.ClickException(str(exc)) from None
-
-
-def _pipeline(no_aliases: bool, retriever: str, no_rerank: bool = False) -> SearchPipeline:
-    store = load_store()
-    config = PipelineConfig(retriever=retriever, aliases=not no_aliases, rerank=not no_rerank)
-    from app.search.bundle import open_pipeline  # loads onnxruntime and usearch
-
-    pipeline, note = open_pipeline(store, config)
-    if note:
-        click.echo(f"note: {note}", err=True)
-    return pipeline
 
 
 no_aliases_option = click.option(
@@ -135,7 +125,7 @@ def search(
 
     Example: cielo search "IAM inferior" --top-k 5 --json
     """
-    pipeline = _pipeline(no_aliases, retriever, no_rerank)
+    pipeline = open_search(no_aliases, retriever, no_rerank)
     results = pipeline.search(text, top_k=top_k)
     query = pipeline.analyze(text)
     if as_json:
@@ -187,13 +177,7 @@ def code_mentions(
     Example: cielo code-mentions mentions.txt --top-k 5 --min-confidence 0.5 -o coded.jsonl
     """
     mentions = text_lines(read_text_file(file, encoding))
-    pipeline = _pipeline(no_aliases, retriever, no_rerank)
-    calibrated = pipeline.ranker or pipeline.reranker or pipeline.calibration
-    if min_confidence is not None and calibrated is None:
-        raise click.ClickException(
-            "--min-confidence needs a calibrated confidence: neither the learned ranker, the "
-            "reranker nor resources/calibration.json is available"
-        )
+    pipeline = open_search(no_aliases, retriever, no_rerank, min_confidence)
     if output is None:  # streamed, line by line
         with click.open_file("-", "w", encoding="utf-8") as stdout:
             _code_lines(pipeline, mentions, top_k, min_confidence, stdout)

@@ -98,11 +98,14 @@ def test_search_json_explains_and_completes(data_dir: Path) -> None:
         assert r["matched_terms"] == list(dict.fromkeys(words))
         if r["valid"]:
             assert r["completion"] is None
-    completed = [r for r in results if r["completion"]]
-    assert completed, "an invalid 7th-character code among the results is completed"
-    for r in completed:
-        assert r["completion"]["code"].startswith(r["code"]) and r["completion"]["code"][-1] == "D"
-        assert r["completion"]["read_from_query"] is True
+    # the learned ranker lists the full code itself, completed from the episode words
+    assert results[0]["valid"] and results[0]["code"].startswith("S72.0")
+    assert results[0]["code"][-1] == "D"
+    typed = json.loads(CliRunner().invoke(cli, ["search", "s72.001", "--json"]).stdout)
+    first = typed["results"][0]
+    assert first["code"] == "S72.001" and not first["valid"]
+    assert first["completion"]["code"] == "S72.001A"  # ICD-10-CM's default: initial, closed
+    assert first["completion"]["read_from_query"] is False
 
 
 def test_code_mentions_stdin(data_dir: Path) -> None:
