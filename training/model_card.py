@@ -133,9 +133,10 @@ def ranker_section(config_path: Path, report: Path = RANKER_REPORT) -> list[str]
            f"{len(config.get('features', []))} features of each (query, candidate) pair "
            "(`app.search.features`), run by onnxruntime (`resources/ranker/ranker.onnx`).",
            f"- Trained on {facts.get('train_groups')} mentions ({facts.get('train_rows')} "
-           "candidate rows): CodiEsp train with cross-fitted aliases (5 folds by document) "
-           f"plus synthetic template mentions ({facts.get('synthetic')}); trees chosen by dev "
-           f"NDCG@1; seed {facts.get('seed')}; {facts.get('train_seconds')} s on the CPU.",
+           "candidate rows): CodiEsp train with cross-fitted aliases (5 folds by document)"
+           f"{' plus synthetic template mentions' if facts.get('synthetic') else ''}; trees "
+           f"chosen by dev NDCG@1; seed {facts.get('seed')}; {facts.get('train_seconds')} s on "
+           "the CPU.",
            f"- ONNX against LightGBM on the dev rows: median difference "
            f"{agreement.get('median_abs_diff', 0):.1e}, "
            f"{agreement.get('share_over_1e-4', 0):.4%} of rows over 1e-4 (float32 thresholds).",
@@ -143,7 +144,7 @@ def ranker_section(config_path: Path, report: Path = RANKER_REPORT) -> list[str]
            f"{calibration.get('scale', 0):.3f} and a \"none of these\" logit "
            f"{calibration.get('null_logit', 0):.3f}, fitted on dev, never rising down the list;"
            f" cross-fitted ECE {calibration.get('cross_fitted_ece', 0):.4f}."]
-    return out + report_section("Ranker training and ablation", report)[1:]
+    return out + report_section("Ranker training and ablation", report)
 
 
 def confidence_section(report: Path = CONFIDENCE_REPORT) -> list[str]:
