@@ -51,7 +51,9 @@ def _search(*args: str) -> tuple[int, dict | None, str]:
     [
         ("bm25", {"alias", "bm25"}),
         ("dense", {"alias", "dense"}),
-        ("hybrid", {"alias", "bm25", "dense"}),
+        # the learned ranker adds alias neighbours and the codes it grows from candidates
+        ("hybrid", {"alias", "bm25", "dense", "neighbour", "completion", "descendant",
+                    "variant"}),
     ],
 )
 def test_retriever_option(small_env: Path, retriever: str, allowed: set[str]) -> None:
