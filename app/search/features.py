@@ -56,7 +56,6 @@ GROUPS["relative"] = tuple(
     f"{name}_{scope}_gap" for scope in ("pool", "category") for name in RELATIVE_TO_BEST
 )
 FEATURES: tuple[str, ...] = tuple(f for group in GROUPS.values() for f in group)
-_INDEX = {name: i for i, name in enumerate(FEATURES)}
 _MISSING_RANK = math.log1p(101)
 #: Features are rounded to this many decimals: values one float32 step apart (a gap computed
 #: two ways) would put LightGBM's float64 split thresholds where onnxruntime's float32 ones
@@ -287,8 +286,3 @@ def _fill_gaps(rows: np.ndarray, categories: Sequence[str]) -> None:
     for indices in members.values():
         block = values[indices]
         rows[np.ix_(indices, _CATEGORY_GAPS)] = block.max(axis=0) - block
-
-
-def feature_index(name: str) -> int:
-    """The column of a feature. Example: ``feature_index(FEATURES[0]) == 0``"""
-    return _INDEX[name]

@@ -13,7 +13,7 @@ from app.errors import ModelError
 from app.search.abbreviations import AbbreviationTable
 from app.search.bundle import load_ranker, open_pipeline
 from app.search.candidates import CandidateGenerator, CandidateSpace, PoolEntry, fuse
-from app.search.features import FEATURES, CodePrior, FeatureExtractor, cognate, feature_index
+from app.search.features import FEATURES, CodePrior, FeatureExtractor, cognate
 from app.search.pipeline import PipelineConfig, SearchPipeline, first_stage_members
 from app.search.query import analyze_query
 from app.search.ranker import CONFIG_FILE, MODEL_FILE, LearnedRanker, RankerCalibration
@@ -207,4 +207,3 @@ def test_damaged_ranker_falls_back_with_one_line(tmp_path: Path) -> None:
 def test_bundled_ranker_matches_this_feature_set() -> None:
     ranker, problem = load_ranker()
     assert ranker is not None, problem
-    assert feature_index(FEATURES[-1]) == len(FEATURES) - 1

@@ -16,7 +16,7 @@ valid codes of the categories train mentions use, searched with every train fold
 
 Writes ``train.npz`` and ``dev.npz``: the feature matrix, graded labels (2 exact gold code,
 1 same category, 0 other), the group (mention) of each row, and per mention its gold code,
-document, whether it was seen, and the first stage's fused order (for the baseline).
+document and whether it was seen.
 """
 
 from __future__ import annotations
@@ -87,7 +87,6 @@ class Examples:
     gold: list[str]
     docs: list[str]
     seen: list[bool]
-    first_stage: list[list[str]]
 
     def save(self, path: Path) -> None:
         """Write one ``.npz`` (row arrays concatenated, group sizes kept)."""
@@ -101,7 +100,6 @@ class Examples:
             gold=np.array(self.gold),
             docs=np.array(self.docs),
             seen=np.array(self.seen),
-            first_stage=np.array(["|".join(f[:10]) for f in self.first_stage]),
             feature_names=np.array(FEATURES),
         )
 
@@ -114,7 +112,7 @@ def collect(
     label: str,
 ) -> Examples:
     """Search every mention with the alias sources of its document (``sources_of``)."""
-    examples = Examples([], [], [], [], [], [], [])
+    examples = Examples([], [], [], [], [], [])
     by_sources: dict[tuple[str, ...], tuple[SearchPipeline, set]] = {}
     for mention in tqdm(mentions, desc=label, unit="mention", mininterval=5):
         sources = sources_of[mention.doc_id]
@@ -133,7 +131,6 @@ def collect(
         examples.gold.append(mention.code)
         examples.docs.append(mention.doc_id)
         examples.seen.append(normalize_text(mention.text) in seen_norms)
-        examples.first_stage.append([c.code for c in space.fused[:10]])
     return examples
 
 

@@ -62,7 +62,6 @@ class Split:
     gold: np.ndarray
     docs: np.ndarray
     seen: np.ndarray
-    first_stage: np.ndarray
 
     @classmethod
     def load(cls, path: Path) -> Split:
@@ -70,15 +69,13 @@ class Split:
         names = tuple(str(n) for n in data["feature_names"])
         if names != FEATURES:
             raise SystemExit(f"{path} was built with other features; rerun training.ranker.data")
-        return cls(*(data[k] for k in ("X", "y", "sizes", "codes", "gold", "docs", "seen",
-                                       "first_stage")))
+        return cls(*(data[k] for k in ("X", "y", "sizes", "codes", "gold", "docs", "seen")))
 
     def __add__(self, other: Split) -> Split:
         return Split(*(np.concatenate([a, b]) for a, b in zip(
-            (self.X, self.y, self.sizes, self.codes, self.gold, self.docs, self.seen,
-             self.first_stage),
-            (other.X, other.y, other.sizes, other.codes, other.gold, other.docs, other.seen,
-             other.first_stage), strict=True)))
+            (self.X, self.y, self.sizes, self.codes, self.gold, self.docs, self.seen),
+            (other.X, other.y, other.sizes, other.codes, other.gold, other.docs, other.seen),
+            strict=True)))
 
     @property
     def offsets(self) -> np.ndarray:
