@@ -124,6 +124,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "model_missing": {"es": "sin modelo", "en": "no model"},
     "search_hybrid": {"es": "búsqueda híbrida", "en": "hybrid search"},
     "search_lexical": {"es": "solo léxica", "en": "lexical only"},
+    "search_ranked": {"es": "ordenación aprendida", "en": "learned ranking"},
     "dense_off": {
         "es": "Búsqueda semántica desactivada (se busca por palabras y alias): {reason}",
         "en": "Semantic search is off (searching by words and aliases): {reason}",

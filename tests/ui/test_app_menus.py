@@ -47,7 +47,7 @@ def test_status_bar_shows_edition_and_model(window) -> None:
     # the bundled vector index serves the default catalog: hybrid search, nothing to explain
     assert controller.session.search_note is None
     assert view.model_label.text().startswith("Modelo: cielo-biencoder ")
-    assert view.model_label.text().endswith("· búsqueda híbrida")
+    assert view.model_label.text().endswith("· búsqueda híbrida · ordenación aprendida")
     assert view.statusBar().currentMessage() == ""
 
 

@@ -140,6 +140,8 @@ class MainController(QObject):
         label = self.view.model_label
         model = session.model.label if session.model else tr("model_missing")
         mode = tr("search_lexical") if session.search_note else tr("search_hybrid")
+        if session.pipeline.ranker is not None:
+            mode = f"{mode} · {tr('search_ranked')}"
         label.setText(tr("model_status", model=model, mode=mode))
         if session.search_note:
             note = tr("dense_off", reason=session.search_note)
