@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from app.search.abbreviations import AbbreviationFileError
 from app.search.normalize import tokenize
 from app.search.query import STOP_WORDS
 
@@ -46,14 +47,9 @@ def content_words(text: str) -> tuple[str, ...]:
     return tuple(t for t in tokenize(text) if t not in STOP_WORDS)
 
 
-class LayFileError(ValueError):
-    """A malformed line in a lay-term TSV file (``file:line: message``)."""
-
-    def __init__(self, path: Path, line: int, message: str) -> None:
-        self.path = path
-        self.line = line
-        self.message = message
-        super().__init__(f"{path.name}:{line}: {message}")
+class LayFileError(AbbreviationFileError):
+    """A malformed line in a lay-term TSV file (``file:line: message``), reported as the
+    abbreviation table's are."""
 
 
 @dataclass(frozen=True)
