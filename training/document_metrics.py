@@ -17,6 +17,12 @@ Span precision / recall / F1 (micro over documents)
 Code sets (micro over documents)
     Predicted: the top-1 codes of a document's mentions; gold: its gold codes; at ``exact``
     (the code) and ``category`` (first 3 characters) resolution.
+    ``exact_lenient`` (when the caller says which gold codes are not valid in the catalog's
+    edition): as ``exact``, but a gold code that cannot be submitted in that edition (CodiEsp
+    codes with CIE-10-ES 2018: ``R51``, ``M54.5``, ``T14.8`` lacking the 7th character) is
+    also matched by a predicted code that extends it (``R51.9``, ``M54.50``, ``T14.8XXA``),
+    as ``exact_lenient`` in ``training.metrics``. Precision counts predicted codes that match
+    a gold code, recall gold codes matched by a predicted one.
 
 MAP (CodiEsp-D style)
     Per document, the codes of all mentions' ranked lists merged into one ranking (best rank
@@ -36,7 +42,7 @@ Negation
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,6 +140,31 @@ def code_set_scores(
     return {"precision": p, "recall": r, "f1": f, "predicted": n_pred, "gold": n_gold}
 
 
+def lenient_code_set_scores(
+    results: Sequence[DocumentResult], invalid_gold: Collection[str], keep_negated: bool = True
+) -> dict[str, float]:
+    """Micro precision, recall and F1 of each document's set of top-1 codes at
+    ``exact_lenient`` resolution: a gold code in ``invalid_gold`` (not valid in the catalog's
+    edition) is also matched by any predicted code that extends it.
+
+    Example: ``lenient_code_set_scores(results, {"R51"})["f1"]`` counts ``R51.9`` for ``R51``
+    """
+    tp_pred = tp_gold = n_pred = n_gold = 0
+    for result in results:
+        predicted = {p.ranked[0] for p in result.kept(keep_negated) if p.ranked}
+        gold = {g.code for g in result.gold}
+
+        def match(code: str, g: str) -> bool:
+            return code == g or (g in invalid_gold and code.startswith(g))
+
+        tp_pred += sum(any(match(code, g) for g in gold) for code in predicted)
+        tp_gold += sum(any(match(code, g) for code in predicted) for g in gold)
+        n_pred += len(predicted)
+        n_gold += len(gold)
+    p, r, f = _prf(tp_pred, n_pred, tp_gold, n_gold)
+    return {"precision": p, "recall": r, "f1": f, "predicted": n_pred, "gold": n_gold}
+
+
 def ranked_codes(predicted: Sequence[PredictedMention]) -> list[str]:
     """One ranking of a document's codes from its mentions' ranked lists.
 
@@ -216,9 +247,13 @@ def latency(results: Sequence[DocumentResult]) -> dict[str, float]:
     }
 
 
-def score_documents(results: Sequence[DocumentResult]) -> dict[str, float]:
+def score_documents(
+    results: Sequence[DocumentResult], invalid_gold: Collection[str] | None = None
+) -> dict[str, float]:
     """Every document-mode figure as one flat dict (keys ``kept_*`` / ``dropped_*`` for the
-    negation variants, ``top1_overlap_*``, ``negated``, ``documents``, ``latency_*``).
+    negation variants, ``top1_overlap_*``, ``negated``, ``documents``, ``latency_*``); with
+    ``invalid_gold`` (gold codes not valid in the catalog's edition) also the
+    ``{kept,dropped}_code_exact_lenient_*`` code-set figures.
 
     Example: ``score_documents(results)["kept_span_overlap_f1"]``
     """
@@ -234,6 +269,9 @@ def score_documents(results: Sequence[DocumentResult]) -> dict[str, float]:
             for name, value in code_set_scores(results, resolution, keep).items():
                 out[f"{mode}_code_{resolution}_{name}"] = value
             out[f"{mode}_map_{resolution}"] = mean_average_precision(results, resolution, keep)
+        if invalid_gold is not None:
+            for name, value in lenient_code_set_scores(results, invalid_gold, keep).items():
+                out[f"{mode}_code_exact_lenient_{name}"] = value
     for name, value in top1_on_overlaps(results).items():
         out[f"top1_overlap_{name}"] = value
     for name, value in latency(results).items():

@@ -12,6 +12,7 @@ from training.document_metrics import (
     code_set_scores,
     gold_spans,
     latency,
+    lenient_code_set_scores,
     mean_average_precision,
     ranked_codes,
     score_documents,
@@ -74,6 +75,25 @@ def test_code_sets() -> None:
     assert (category["precision"], category["recall"]) == pytest.approx((3 / 4, 3 / 5))
     dropped = code_set_scores([DOC], "exact", keep_negated=False)
     assert (dropped["precision"], dropped["recall"]) == pytest.approx((1 / 3, 1 / 5))
+
+
+def test_lenient_code_sets_let_a_child_match_a_gold_code_of_an_older_edition() -> None:
+    gold = (GoldMention("R51", ((0, 7),)), GoldMention("T14.8", ((10, 18),)),
+            GoldMention("I10", ((20, 30),)))
+    predicted = (PredictedMention(0, 7, False, ("R51.9",)),
+                 PredictedMention(10, 18, False, ("T14.8XXA",)),
+                 PredictedMention(20, 30, False, ("I10.9",)),  # I10 is valid: no leniency
+                 PredictedMention(40, 45, False, ("R51.8",)))
+    doc = DocumentResult("doc-3", gold, predicted)
+    assert code_set_scores([doc], "exact")["f1"] == 0.0
+    lenient = lenient_code_set_scores([doc], {"R51", "T14.8"})
+    # R51.9, T14.8XXA and R51.8 match a gold code; R51 and T14.8 are matched, I10 is not
+    assert (lenient["precision"], lenient["recall"]) == pytest.approx((3 / 4, 2 / 3))
+    # with every gold code valid it is the exact figure
+    assert lenient_code_set_scores([DOC], set()) == code_set_scores([DOC], "exact")
+    scores = score_documents([doc], invalid_gold={"R51", "T14.8"})
+    assert scores["kept_code_exact_lenient_recall"] == pytest.approx(2 / 3)
+    assert "kept_code_exact_lenient_f1" not in score_documents([doc])
 
 
 def test_ranked_codes_put_top1_codes_first() -> None:
