@@ -1,14 +1,17 @@
 """Measure document mode on CodiEsp dev: spotting, negation, coding and time per note.
 
     python -m training.evaluate_documents [--codiesp ../shared/data/codiesp]
-        [--out training/reports/codiesp-dev/documents] [--retriever hybrid] [--catalog DB]
+        [--out training/reports/codiesp-dev/documents] [--retriever hybrid+ranker]
+        [--catalog DB] [--detector MODEL] [--limit N]
 
-Every dev case text goes through ``app.document`` as the app runs it (the pipeline from
-``app.search.bundle.open_pipeline``, hybrid by default) and is scored against the
-``DIAGNOSTICO`` rows of ``dev/devX.tsv`` (definitions in ``training.document_metrics``).
-The spotter variants of :data:`VARIANTS` are all measured; the app's default
-(:data:`DEFAULT_VARIANT`, ``SpotterConfig()``) is timed end to end, the others reuse its
-search results. Writes
+Every dev case text goes through ``app.document`` as the app runs it: the pipeline comes from
+``app.search.bundle.open_pipeline`` as the app opens it (``hybrid+ranker``, the default: the
+full hybrid first stage and the learned ranker when the bundle has them; the report says
+which second stage ran) and is scored against the ``DIAGNOSTICO`` rows of ``dev/devX.tsv``
+(definitions in ``training.document_metrics``; ``exact_lenient`` code sets count a child of a
+gold code that is not valid in the catalog's edition). The spotter variants of
+:data:`VARIANTS` are all measured; the app's default (:data:`DEFAULT_VARIANT`,
+``SpotterConfig()``) is timed end to end, the others reuse its search results. Writes
 ``metrics.json`` and ``report.md``. Evaluation hygiene as in ``training.evaluate``: the
 catalog holds CodiEsp **train** aliases only and the spotter statistics come from train
 (``python -m training.document_lexicon``); dev is only read here.
@@ -43,7 +46,7 @@ from training.document_metrics import (
     gold_spans,
     score_documents,
 )
-from training.evaluate import CONFIGS
+from training.evaluate import CONFIGS, RANKER_CONFIGS
 from training.mention_detector import RUN_MODEL
 from training.negation_testset import read_cases, report_lines, score
 
@@ -52,6 +55,9 @@ log = logging.getLogger(__name__)
 SPLIT = "dev"
 ALIAS_SPLITS = ("train",)
 DEFAULT_OUT = Path("training/reports/codiesp-dev/documents")
+#: The search configuration that codes mentions: the app's (``PipelineConfig()``: hybrid first
+#: stage, learned ranker when bundled), with train-only aliases.
+DEFAULT_RETRIEVER = "hybrid+ranker"
 
 #: Spotter variants measured, each adding to the one before; see :data:`VARIANT_NOTES`.
 VARIANTS: dict[str, SpotterConfig] = {
@@ -177,6 +183,22 @@ def run_variant(
     return out
 
 
+def invalid_codes(store: CatalogStore, docs: Sequence[Document]) -> set[str]:
+    """The gold codes of ``docs`` that are not valid codes of the catalog's edition (CodiEsp
+    codes with CIE-10-ES 2018: ``R51`` is ``R51.9`` in ICD-10-CM 2026)."""
+    codes = sorted({g.code for d in docs for g in d.gold})
+    records = store.get_many(codes)
+    return {c for c in codes if c not in records or not records[c].valid}
+
+
+def second_stage(pipeline: SearchPipeline) -> str:
+    """What orders the first stage's candidates: ``learned ranker``, ``cross-encoder`` or
+    ``none``."""
+    if pipeline.ranker is not None:
+        return "learned ranker"
+    return "cross-encoder" if pipeline.reranker is not None else "none"
+
+
 def data_facts(docs: Sequence[Document]) -> dict[str, int]:
     """Counts that bound what a contiguous, non-overlapping spotter can reach."""
     spans = [(doc, s) for doc in docs for s in gold_spans(doc.gold)]
@@ -205,6 +227,7 @@ BEST_OF = (
     ("span exact F1", "kept_span_exact_f1"),
     ("span overlap F1", "kept_span_overlap_f1"),
     ("codes exact F1", "kept_code_exact_f1"),
+    ("codes exact-lenient F1", "kept_code_exact_lenient_f1"),
     ("codes category F1", "kept_code_category_f1"),
     ("MAP exact", "kept_map_exact"),
     ("MAP category", "kept_map_category"),
@@ -213,6 +236,14 @@ BEST_OF = (
 
 def _f(value: float) -> str:
     return f"{value:.3f}"
+
+
+def _lenient(metrics: dict, mode: str) -> str:
+    """``P / R / F1`` at exact_lenient resolution, or a dash when not measured."""
+    if f"{mode}_code_exact_lenient_f1" not in metrics:
+        return "-"
+    return " / ".join(_f(metrics[f"{mode}_code_exact_lenient_{x}"])
+                      for x in ("precision", "recall", "f1"))
 
 
 def render_report(payload: dict) -> str:
@@ -232,10 +263,15 @@ def render_report(payload: dict) -> str:
         f"rows = {facts['gold_spans']} distinct gold spans ({facts['discontinuous_spans']} "
         f"discontinuous, {facts['overlapping_contiguous_spans']} contiguous spans overlapping "
         f"another: a contiguous, non-overlapping spotter cannot match these exactly), "
-        f"{facts['gold_codes']} (document, code) pairs.",
-        f"- Pipeline: `{config['retriever']}` ({config['pipeline_note'] or 'dense stage loaded'}),"
-        f" top {config['top_k']} codes per mention, catalog {config['catalog_edition']} with "
-        f"aliases from CodiEsp {', '.join(config['alias_splits'])} only.",
+        f"{facts['gold_codes']} (document, code) pairs, {facts.get('invalid_gold_pairs', 0)} of "
+        f"them with a code that is not valid in the catalog's edition "
+        f"({facts.get('invalid_gold_codes', 0)} distinct codes: CodiEsp coded with CIE-10-ES "
+        "2018, e.g. `R51`, `M54.5`, `T14.8`; only `exact_lenient` lets a valid code match them).",
+        f"- Pipeline: `{config['retriever']}` ({config['pipeline_note'] or 'dense stage loaded'};"
+        f" second stage: {config.get('second_stage', 'not recorded')}), as the app and "
+        f"`cielo code-documents` open it; top {config['top_k']} codes per mention, catalog "
+        f"{config['catalog_edition']} with aliases from CodiEsp "
+        f"{', '.join(config['alias_splits'])} only.",
         f"- Spotter statistics: `{config['stats_file']}`, learned from CodiEsp train only "
         "(`python -m training.document_lexicon`).",
         f"- Machine: {config['machine']}, Python {config['python']}; evaluation wall time "
@@ -244,9 +280,9 @@ def render_report(payload: dict) -> str:
         "## Spotter variants (negated mentions kept)",
         "",
         "| variant | mentions | negated | span exact P / R / F1 | span overlap P / R / F1 "
-        "| codes exact P / R / F1 | codes category F1 | MAP exact | MAP category "
-        "| top-1 on overlaps (exact / category) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| codes exact P / R / F1 | codes exact-lenient P / R / F1 | codes category F1 "
+        "| MAP exact | MAP category | top-1 on overlaps (exact / category) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in variants.items():
         v = entry["metrics"]
@@ -259,7 +295,8 @@ def render_report(payload: dict) -> str:
             f"{_f(v[f'{k}_span_overlap_precision'])} / {_f(v[f'{k}_span_overlap_recall'])} / "
             f"{_f(v[f'{k}_span_overlap_f1'])} | "
             f"{_f(v[f'{k}_code_exact_precision'])} / {_f(v[f'{k}_code_exact_recall'])} / "
-            f"{_f(v[f'{k}_code_exact_f1'])} | {_f(v[f'{k}_code_category_f1'])} | "
+            f"{_f(v[f'{k}_code_exact_f1'])} | {_lenient(v, k)} | "
+            f"{_f(v[f'{k}_code_category_f1'])} | "
             f"{_f(v[f'{k}_map_exact'])} | {_f(v[f'{k}_map_category'])} | "
             f"{_f(v['top1_overlap_exact_top1'])} / {_f(v['top1_overlap_category_top1'])} |"
         )
@@ -267,6 +304,8 @@ def render_report(payload: dict) -> str:
     lines += [f"- `{name}`: {VARIANT_NOTES.get(name, '')}" for name in variants]
     lines += ["", "Best variant per figure (negated kept):", ""]
     for label, key in BEST_OF:
+        if key not in m:
+            continue
         best = max(variants, key=lambda name: variants[name]["metrics"][key])
         lines.append(f"- {label}: `{best}` ({_f(variants[best]['metrics'][key])}; default "
                      f"{_f(m[key])})")
@@ -279,8 +318,9 @@ def render_report(payload: dict) -> str:
         "dropping them loses recall.",
         "",
         "| negated | mentions | span exact P / R / F1 | span overlap P / R / F1 "
-        "| codes exact P / R / F1 | codes category P / R / F1 | MAP exact | MAP category |",
-        "|---|---|---|---|---|---|---|---|",
+        "| codes exact P / R / F1 | codes category P / R / F1 | codes exact-lenient P / R / F1 "
+        "| MAP exact | MAP category |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for k in ("kept", "dropped"):
         lines.append(
@@ -289,6 +329,7 @@ def render_report(payload: dict) -> str:
                 " / ".join(_f(m[f"{k}_{part}_{x}"]) for x in ("precision", "recall", "f1"))
                 for part in ("span_exact", "span_overlap", "code_exact", "code_category")
             )
+            + f" | {_lenient(m, k)}"
             + f" | {_f(m[f'{k}_map_exact'])} | {_f(m[f'{k}_map_category'])} |"
         )
     lines += [
@@ -354,8 +395,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--codiesp", type=Path, default=DEFAULT_CODIESP,
                         help="CodiEsp corpus root (holds dev/text_files and dev/devX.tsv).")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Output folder.")
-    parser.add_argument("--retriever", default="hybrid", choices=sorted(CONFIGS),
-                        help="Search configuration that codes the mentions (training.evaluate).")
+    parser.add_argument("--retriever", default=DEFAULT_RETRIEVER, choices=sorted(CONFIGS),
+                        help="Search configuration that codes the mentions (training.evaluate; "
+                             "default: the app's, with the learned ranker when bundled).")
     parser.add_argument("--top-k", type=int, default=5, help="Codes per mention.")
     parser.add_argument("--catalog", type=Path,
                         help="A catalog with CodiEsp train aliases only (default: build one, "
@@ -391,6 +433,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         pipeline, note = open_pipeline(store, CONFIGS[args.retriever](sources))
         if note:
             log.warning("%s", note)
+        if args.retriever in RANKER_CONFIGS and pipeline.ranker is None:
+            log.warning("no learned ranker in the bundle: %s is measured without it",
+                        args.retriever)
+        invalid_gold = invalid_codes(store, docs)
         pipeline.search("warm up", top_k=args.top_k)
         stats = load_stats()
         start = time.perf_counter()
@@ -418,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "retriever": args.retriever,
             "pipeline": pipeline.config.describe(),
             "pipeline_note": note,
+            "second_stage": second_stage(pipeline),
             "top_k": args.top_k,
             "catalog_edition": edition,
             "stats_file": str(Path("resources") / STATS_FILE),
@@ -427,12 +474,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python": platform.python_version(),
             "machine": f"{platform.machine()}, {os.cpu_count()} logical CPUs",
         },
-        "data": data_facts(docs),
+        "data": {**data_facts(docs), "invalid_gold_codes": len(invalid_gold),
+                 "invalid_gold_pairs": sum(
+                     len({g.code for g in d.gold} & invalid_gold) for d in docs)},
         "chosen": DEFAULT_VARIANT,
         "variants": {
             name: {
                 "spotter": asdict(VARIANTS[name]),
-                "metrics": score_documents(results),
+                "metrics": score_documents(results, invalid_gold),
             }
             for name, results in all_results.items()
         },

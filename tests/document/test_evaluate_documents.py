@@ -4,6 +4,7 @@ CodiEsp files when ../shared/data is present."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,8 +12,10 @@ import pytest
 from app.document.lexicon import Lexicon, SpotterStats, default_stats_path
 from app.document.spotter import SpotterConfig
 from app.search.abbreviations import AbbreviationTable
+from app.search.pipeline import PipelineConfig
 from training import document_lexicon, evaluate_documents
 from training.codiesp_documents import DEFAULT_CODIESP, read_documents
+from training.evaluate import CONFIGS, RANKER_CONFIGS
 
 TEXTS = {
     "case-1": "Mujer con hipertensión arterial. No presenta fiebre.",
@@ -73,9 +76,21 @@ def test_evaluation_end_to_end(tmp_path: Path, catalog_path: Path) -> None:
     assert metrics["kept_code_exact_recall"] >= 0.8
     assert metrics["negated"] == 2
     assert metrics["dropped_span_exact_recall"] < metrics["kept_span_exact_recall"]
+    # every gold code of the tiny corpus is valid in the catalog: lenient is exact
+    assert payload["data"]["invalid_gold_codes"] == 0
+    assert metrics["kept_code_exact_lenient_f1"] == metrics["kept_code_exact_f1"]
+    assert payload["config"]["second_stage"] == "none"  # bm25+aliases: no second stage
     report = (out / "report.md").read_text("utf-8")
     assert "# Document mode on CodiEsp dev" in report and "p50" in report
     assert "## Negation and uncertainty test set" in report
+
+
+def test_the_default_pipeline_is_the_apps() -> None:
+    # the app opens PipelineConfig() (hybrid, aliases, second stage); the evaluation the same
+    # with train-only aliases, and the learned ranker when the bundle has it
+    config = CONFIGS[evaluate_documents.DEFAULT_RETRIEVER](("codiesp-train",))
+    assert replace(config, alias_sources=None) == PipelineConfig()
+    assert evaluate_documents.DEFAULT_RETRIEVER in RANKER_CONFIGS
 
 
 def test_the_timed_variant_is_the_app_default() -> None:
