@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,6 +34,10 @@ log = logging.getLogger(__name__)
 MAX_DOCUMENT_CHARS = 100_000
 #: How far back from the cap a cut may move to end on a blank instead of inside a word.
 _CUT_SLACK = 200
+#: Searches an analyser remembers (mention text and ``top_k`` -> results, least recently used
+#: dropped first): the notes of a session repeat most mention texts ("fiebre", "HTA") and the
+#: pipeline does not change under an analyser, so a repeat costs nothing.
+SEARCH_CACHE_SIZE = 4096
 
 
 def analysed_length(text: str, max_chars: int = MAX_DOCUMENT_CHARS) -> int:
@@ -91,6 +96,8 @@ class DocumentAnalyzer:
             config = replace(config, alias_sources=pipeline.config.alias_sources)
         self.pipeline = pipeline
         self.max_chars = max_chars
+        self._searches: OrderedDict[tuple[str, int], tuple[SearchResult, ...]] = OrderedDict()
+        self._searches_lock = threading.Lock()
         self.spotter = Spotter.from_store(
             pipeline.store,
             stats if stats is not None else load_stats(),
@@ -152,8 +159,29 @@ class DocumentAnalyzer:
         return fuse(detected, self.spotter.spans(text, sentence_spans),
                     cfg.detector_min_confidence, prefer)
 
+    def search(self, text: str, top_k: int = 5) -> tuple[SearchResult, ...]:
+        """``pipeline.search(text, top_k)``, remembered for the session
+        (:data:`SEARCH_CACHE_SIZE` texts)."""
+        key = (text, top_k)
+        with self._searches_lock:
+            if key in self._searches:
+                self._searches.move_to_end(key)
+                return self._searches[key]
+        results = tuple(self.pipeline.search(text, top_k=top_k))
+        with self._searches_lock:
+            self._searches[key] = results
+            while len(self._searches) > SEARCH_CACHE_SIZE:
+                self._searches.popitem(last=False)
+        return results
+
+    def forget_searches(self) -> None:
+        """Drop the remembered searches (benchmarks time a note as the first of a session)."""
+        with self._searches_lock:
+            self._searches.clear()
+
     def code(self, mentions: list[Mention], top_k: int = 5) -> list[CodedMention]:
-        """Search each distinct mention text once and attach its results to every mention.
+        """Search each distinct mention text once (:meth:`search`: once per session) and
+        attach its results to every mention.
 
         A mention only the detector found is dropped when its best code's calibrated
         confidence is under ``SpotterConfig.detector_min_code_confidence`` (a result without
@@ -162,7 +190,7 @@ class DocumentAnalyzer:
         found: dict[str, tuple[SearchResult, ...]] = {}
         for mention in mentions:
             if mention.text not in found:
-                found[mention.text] = tuple(self.pipeline.search(mention.text, top_k=top_k))
+                found[mention.text] = self.search(mention.text, top_k)
         floor = self.spotter.config.detector_min_code_confidence
         return [
             CodedMention(m, found[m.text]) for m in mentions

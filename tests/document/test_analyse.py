@@ -69,6 +69,22 @@ def test_identical_mentions_are_searched_once(store: CatalogStore) -> None:
     texts = [c.mention.text for c in analysis.mentions]
     assert texts.count("fiebre") + texts.count("Fiebre") >= 3
     assert len(counting.queries) == len(set(counting.queries)) == len(set(texts))
+    # the analyser remembers its searches: the same note again searches nothing
+    again = analyzer.analyse("Fiebre. Fiebre alta. Tos y fiebre. Tos.", top_k=3)
+    assert again.mentions == analysis.mentions and len(counting.queries) == len(set(texts))
+    analyzer.forget_searches()
+    analyzer.analyse("Tos.", top_k=3)
+    assert counting.queries[-1].lower() == "tos"
+
+
+def test_remembered_searches_are_bounded(store: CatalogStore, monkeypatch) -> None:
+    monkeypatch.setattr("app.document.analyse.SEARCH_CACHE_SIZE", 2)
+    counting = _CountingPipeline(store)
+    analyzer = DocumentAnalyzer(counting)
+    for text in ("fiebre", "tos", "fiebre", "neumonía", "tos", "fiebre"):
+        analyzer.search(text, top_k=1)
+    # fiebre, tos, (fiebre remembered), neumonía drops tos, tos drops fiebre, fiebre again
+    assert counting.queries == ["fiebre", "tos", "neumonía", "tos", "fiebre"]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\n\t", "...", "12 345 6,7"])
