@@ -28,15 +28,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
+
+import numpy as np
 
 from app.catalog.default import alias_source, build_default_catalog
 from app.catalog.store import CatalogStore
 from app.document.analyse import DocumentAnalyzer, keep_detected, load_stats
 from app.document.detector import default_model_path
 from app.document.lexicon import STATS_FILE, SpotterStats
+from app.document.records import auto_accepted
 from app.document.spotter import SpotterConfig
+from app.document.types import CodedMention
 from app.search.bundle import open_pipeline
 from app.search.pipeline import SearchPipeline
 from training.codiesp_documents import DEFAULT_CODIESP, Document, read_documents
@@ -135,24 +139,50 @@ def predictions(analyzer: DocumentAnalyzer, text: str, search: Callable[[str], C
     return tuple(out)
 
 
+#: Which of the default variant's mentions give the document's code set, and why; each keeps a
+#: mention (its note, its coded mention) or not. CodiEsp codes negated findings, so the
+#: app's starting decision is also measured with negated mentions kept.
+CODE_SET_POLICIES: dict[str, tuple[str, Callable[[str, CodedMention], bool]]] = {
+    "every mention": ("the default: every mention's best code", lambda note, c: True),
+    "accepted": (
+        "only mentions that start accepted in the app and `code-documents` (not negated, "
+        "whole words, best code valid and not of *baja* confidence)", auto_accepted),
+    "accepted or negated": (
+        "the same rule, negated mentions judged as if affirmed",
+        lambda note, c: auto_accepted(note, replace(c, mention=replace(c.mention, negated=False)))),
+    "confidence >= 0.2": (
+        "mentions whose best code's calibrated confidence is at least 0.2",
+        lambda note, c: bool(c.results) and (c.results[0].confidence or 0.0) >= 0.2),
+    "confidence >= 0.4": (
+        "at least 0.4 (*media* or *alta*)",
+        lambda note, c: bool(c.results) and (c.results[0].confidence or 0.0) >= 0.4),
+}
+
+
 def run_timed(
     analyzer: DocumentAnalyzer, docs: Sequence[Document], top_k: int, cache: dict,
-    alone: bool = True,
+    alone: bool = True, policies: dict[str, list[DocumentResult]] | None = None,
+    cpu: list[float] | None = None,
 ) -> list[DocumentResult]:
     """Analyse every document end to end, timing each; fills ``cache`` (text -> codes).
 
     ``alone``: each note is timed as the first of a session (the analyser's remembered
     searches are dropped before it); otherwise as in a batch (``cielo code-documents``, the
-    desktop app), where mention texts of earlier notes are not searched again.
+    desktop app), where mention texts of earlier notes are not searched again. ``policies``
+    (name -> results) is filled with each :data:`CODE_SET_POLICIES` entry's mentions;
+    ``cpu`` with each note's CPU seconds (all threads of this process: what the note costs
+    however busy the machine is).
     """
     results = []
     analyzer.forget_searches()
     for doc in docs:
         if alone:
             analyzer.forget_searches()
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         analysis = analyzer.analyse(doc.text, top_k)
         seconds = time.perf_counter() - start
+        if cpu is not None:
+            cpu.append(time.process_time() - cpu_start)
         preds = []
         for coded in analysis.mentions:
             m = coded.mention
@@ -160,6 +190,11 @@ def run_timed(
             cache[m.text] = (codes, coded.results[0].confidence if coded.results else None)
             preds.append(PredictedMention(m.start, m.end, m.negated, codes))
         results.append(DocumentResult(doc.doc_id, doc.gold, tuple(preds), seconds))
+        if policies is not None:
+            for name, (_, keep) in CODE_SET_POLICIES.items():
+                kept = tuple(p for p, c in zip(preds, analysis.mentions, strict=True)
+                             if keep(doc.text, c))
+                policies.setdefault(name, []).append(DocumentResult(doc.doc_id, doc.gold, kept))
     return results
 
 
@@ -199,6 +234,15 @@ def invalid_codes(store: CatalogStore, docs: Sequence[Document]) -> set[str]:
     codes = sorted({g.code for d in docs for g in d.gold})
     records = store.get_many(codes)
     return {c for c in codes if c not in records or not records[c].valid}
+
+
+def cpu_percentiles(seconds: Sequence[float]) -> dict[str, float]:
+    """p50, p95 and mean of per-note CPU seconds (0.0 without notes)."""
+    if not seconds:
+        return {"p50_s": 0.0, "p95_s": 0.0, "mean_s": 0.0}
+    values = np.array(seconds, dtype=float)
+    return {"p50_s": float(np.percentile(values, 50)), "p95_s": float(np.percentile(values, 95)),
+            "mean_s": float(values.mean())}
 
 
 def second_stage(pipeline: SearchPipeline) -> str:
@@ -342,6 +386,25 @@ def render_report(payload: dict) -> str:
             + f" | {_lenient(m, k)}"
             + f" | {_f(m[f'{k}_map_exact'])} | {_f(m[f'{k}_map_category'])} |"
         )
+    if payload.get("code_set_policies"):
+        lines += [
+            "",
+            f"## Which mentions give the code set (default variant `{chosen}`)",
+            "",
+            "| mentions kept | mentions | codes exact P / R / F1 | codes exact-lenient P / R / F1 "
+            "| codes category P / R / F1 |",
+            "|---|---|---|---|---|",
+        ]
+        for name, v in payload["code_set_policies"].items():
+            lines.append(
+                f"| {name} | {int(v['mentions'])} | "
+                + " | ".join(
+                    " / ".join(_f(v[f"kept_code_{res}_{x}"]) for x in ("precision", "recall", "f1"))
+                    if f"kept_code_{res}_f1" in v else "-"
+                    for res in ("exact", "exact_lenient", "category"))
+                + " |")
+        lines += [""] + [f"- {name}: {CODE_SET_POLICIES[name][0]}"
+                         for name in payload["code_set_policies"] if name in CODE_SET_POLICIES]
     lines += [
         "",
         "## Time per note (default variant, spotting + coding, end to end)",
@@ -357,6 +420,13 @@ def render_report(payload: dict) -> str:
             f"run them: the analyser remembers searches, so a mention text of an earlier note "
             f"is not searched again): p50 {b['p50_s'] * 1000:.0f} ms, p95 "
             f"{b['p95_s'] * 1000:.0f} ms, mean {b['mean_s'] * 1000:.0f} ms.")
+    if "cpu_alone" in config:
+        a, b = config["cpu_alone"], config["cpu_batch"]
+        lines.append(
+            f"- CPU time per note (this process, all its threads: what a note costs on an idle "
+            f"machine, at most, however busy this one was): alone p50 {a['p50_s'] * 1000:.0f} "
+            f"ms, p95 {a['p95_s'] * 1000:.0f} ms; in a batch p50 {b['p50_s'] * 1000:.0f} ms, "
+            f"p95 {b['p95_s'] * 1000:.0f} ms.")
     load = config.get("load_average")
     lines += [
         f"- Spotter resources opened in {config['open_ms']:.0f} ms, once per session."
@@ -470,9 +540,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         open_ms = (time.perf_counter() - start) * 1000
         cache: dict[str, Coded] = {}
         log.info("variant %s (timed) on %d documents", DEFAULT_VARIANT, len(docs))
-        timed = run_timed(default, docs, args.top_k, cache)
+        policies: dict[str, list[DocumentResult]] = {}
+        cpu_alone: list[float] = []
+        timed = run_timed(default, docs, args.top_k, cache, policies=policies, cpu=cpu_alone)
         log.info("variant %s timed again as a batch", DEFAULT_VARIANT)
-        batch = latency(run_timed(default, docs, args.top_k, {}, alone=False))
+        cpu_batch: list[float] = []
+        batch = latency(run_timed(default, docs, args.top_k, {}, alone=False, cpu=cpu_batch))
         all_results = {}
         for name, config in variants.items():
             if name == DEFAULT_VARIANT:
@@ -498,6 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "detector_model": str(detector) if detector is not None else None,
             "open_ms": open_ms,
             "batch_latency": batch,
+            "cpu_alone": cpu_percentiles(cpu_alone),
+            "cpu_batch": cpu_percentiles(cpu_batch),
             "load_average": load_average,
             "wall_s": time.perf_counter() - wall,
             "python": platform.python_version(),
@@ -513,6 +588,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "metrics": score_documents(results, invalid_gold),
             }
             for name, results in all_results.items()
+        },
+        "code_set_policies": {
+            name: {k: v for k, v in score_documents(results, invalid_gold).items()
+                   if k.startswith("kept_code_") or k == "mentions"}
+            for name, results in policies.items()
         },
         "negation_testset": score(read_cases()),
         "notes": NOTES,
