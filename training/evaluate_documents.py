@@ -463,6 +463,13 @@ NOTES = [
     "figures say how often a coder is shown the right stretch of text.",
     "- Code sets use each mention's top-1 code only; MAP uses every mention's ranked list "
     "merged per document.",
+    "- Code editions: the learned ranker proposes codes valid in the catalog's edition "
+    "(ICD-10-CM 2026: `R51.9`, `T14.8XXA`, `M54.50`); CodiEsp was coded with CIE-10-ES 2018 "
+    "(`R51`, `T14.8`, `M54.5`, not valid for submission today). `exact` counts such a pair as "
+    "a miss; the first stage alone (`--retriever hybrid`) also proposes non-billable parent "
+    "codes and so matches some of them. `exact-lenient` lets a valid code extending an "
+    "outdated gold code match it, as `exact_lenient` in the mention-level reports "
+    "(`training.metrics`); category figures are unaffected.",
     "- Variants other than the default reuse the default's search results (same pipeline, "
     "same mention text -> same codes), so only the default is timed.",
     "- The default is chosen on exact span F1 and exact MAP together, and because extending a "
