@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,14 +29,24 @@ from training.metrics import MentionResult, score
 log = logging.getLogger(__name__)
 
 
-def embed_passages(
-    encoder: TextEncoder, store: CatalogStore, codes: Sequence[str], cache: Path | None = None
-) -> np.ndarray:
-    """Full-dimension passage vectors for ``codes``, cached per encoder file and code list."""
+def passages_cache_file(encoder: TextEncoder, codes: Sequence[str], cache: Path) -> Path:
+    """Where :func:`embed_passages` caches the vectors of ``codes`` by ``encoder``: keyed by
+    the SHA-256 of the encoder file and the code list."""
     key = hashlib.sha256(
         (file_sha256(encoder.model_dir / MODEL_FILE) + "\n".join(codes)).encode()
     ).hexdigest()[:16]
-    path = cache / f"passages-{key}.npy" if cache else None
+    return cache / f"passages-{key}.npy"
+
+
+def embed_passages(
+    encoder: TextEncoder, store: CatalogStore, codes: Sequence[str], cache: Path | None = None
+) -> np.ndarray:
+    """Full-dimension passage vectors for ``codes``, cached per encoder file and code list.
+
+    With a ``cache``, each chunk of 2,048 passages is also saved as it is done (in a
+    ``.parts`` folder beside the cache file), so a killed run resumes where it stopped.
+    """
+    path = passages_cache_file(encoder, codes, cache) if cache else None
     if path is not None and path.exists():
         return np.load(path)
     from tqdm import tqdm
@@ -42,14 +54,32 @@ def embed_passages(
     records = store.get_many(list(codes))
     texts = [passage_text(records[c]) for c in codes]
     chunk = 2048
+    parts_dir = path.with_suffix(".parts") if path is not None else None
+    if parts_dir is not None:
+        parts_dir.mkdir(parents=True, exist_ok=True)
     parts = []
     for start in tqdm(range(0, len(texts), chunk), desc="embed catalog", unit="chunk"):
+        part = parts_dir / f"{start:07d}.npy" if parts_dir is not None else None
+        if part is not None and part.exists():
+            parts.append(np.load(part))
+            continue
         parts.append(encoder.encode(texts[start : start + chunk], "passage"))
+        if part is not None:
+            _save_atomically(part, parts[-1])
     vectors = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), np.float32)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, vectors)
+        _save_atomically(path, vectors)
+        shutil.rmtree(parts_dir, ignore_errors=True)
     return vectors
+
+
+def _save_atomically(path: Path, array: np.ndarray) -> None:
+    """``np.save`` to ``path`` through a temporary file, so a kill leaves no half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as handle:
+        np.save(handle, array)
+    os.replace(tmp, path)
 
 
 @dataclass(frozen=True)

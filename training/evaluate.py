@@ -4,6 +4,7 @@
     python -m training.evaluate --mentions X.tsv --alias-splits train --config bm25
     python -m training.evaluate --config hybrid --dense-weight 0.5
     python -m training.evaluate --config hybrid --no-typos  # clean mentions only
+    python -m training.evaluate --config dense-minilm --config dense-untuned --keep-rows
 
 For each configuration it writes ``metrics.json``, ``report.md`` and ``pr_at_k.png`` (see
 ``training.metrics`` for the definitions), plus a ``summary.md`` comparing them. Evaluation
@@ -11,6 +12,14 @@ hygiene: the catalog is built with aliases from ``--alias-splits`` only (train b
 never from the split being measured. The dense configurations load the encoder and index
 through ``app.search.bundle.load_dense`` as the app does; aliases are not part of the catalog
 fingerprint, so the bundled index serves this train-alias catalog too.
+
+``dense-minilm`` and ``dense-untuned`` are dense-only rows for reference encoders
+(all-MiniLM-L6-v2 and the untuned multilingual-e5-small, ``training.baseline_encoders``),
+each over a whole-catalog index at its full dimension built once under ``build/dense-eval/``
+(named by the encoder file's SHA-256). Asked for by ``--config``, a missing encoder or index
+is made first (the catalog embedding takes a while); in a run of every configuration they are
+skipped unless already built. ``--keep-rows`` keeps, in ``summary.md``, the rows of
+configurations an earlier run reported in ``--out`` and this one did not run.
 
 Typo robustness is a number in every report: unless ``--no-typos``, each configuration also
 searches the same mentions as a seeded typist types them (``training.typos``: accents dropped,
@@ -21,6 +30,7 @@ figures.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -34,6 +44,7 @@ from pathlib import Path
 from app.catalog.aliases import read_codiesp_mentions
 from app.catalog.default import alias_source, build_default_catalog, codiesp_file
 from app.catalog.store import CatalogStore
+from app.errors import ModelError
 from app.search.bundle import load_dense, load_ranker, load_reranker
 from app.search.dense import DenseRetriever
 from app.search.normalize import normalize_text
@@ -41,7 +52,7 @@ from app.search.pipeline import PipelineConfig, SearchPipeline
 from app.search.ranker import LearnedRanker
 from app.search.reranker import CrossEncoderReranker
 from training.metrics import MentionResult, error_breakdown, score
-from training.report import write_report
+from training.report import METRICS_FILE, write_report
 from training.typos import Typist
 
 log = logging.getLogger(__name__)
@@ -51,6 +62,12 @@ CONFIGS = {
     "bm25": lambda sources: PipelineConfig(retriever="bm25", aliases=False, rerank=False),
     "bm25+aliases": lambda sources: PipelineConfig(
         retriever="bm25", alias_sources=sources, rerank=False
+    ),
+    "dense-minilm": lambda sources: PipelineConfig(
+        retriever="dense", aliases=False, rerank=False
+    ),
+    "dense-untuned": lambda sources: PipelineConfig(
+        retriever="dense", aliases=False, rerank=False
     ),
     "dense": lambda sources: PipelineConfig(retriever="dense", aliases=False, rerank=False),
     "dense+aliases": lambda sources: PipelineConfig(
@@ -70,6 +87,9 @@ TYPO_PREFIX = "typos_"
 SUBSETS = ("all", "unseen", "seen")
 #: Configurations that need the dense stage.
 DENSE_CONFIGS = ("dense", "dense+aliases", "hybrid", "hybrid+rerank", "hybrid+ranker")
+#: Dense-only configurations of a reference encoder (``training.baseline_encoders.BASELINES``)
+#: instead of the bundled one; ``evaluate_config`` gets that encoder's retriever as ``dense``.
+BASELINE_CONFIGS = {"dense-minilm": "minilm", "dense-untuned": "untuned"}
 
 
 def run_mentions(
@@ -125,7 +145,8 @@ def evaluate_config(
 ) -> dict[str, float]:
     """Run one configuration and write its report under ``out_dir / name``.
 
-    ``dense`` is required by the dense configurations (``DENSE_CONFIGS``), ``ranker`` by
+    ``dense`` is required by the dense configurations (``DENSE_CONFIGS``, and
+    ``BASELINE_CONFIGS`` with the reference encoder's retriever), ``ranker`` by
     ``RANKER_CONFIGS``, ``reranker`` by the others whose configuration asks to rerank. With a
     ``typist`` (:class:`training.typos.Typist`) the same mentions are searched again as it
     types them, reported under ``out_dir / (name + "_typos")`` and returned beside the clean
@@ -134,7 +155,8 @@ def evaluate_config(
     config = CONFIGS[name](alias_sources)
     if dense_weight is not None:
         config = replace(config, dense_weight=dense_weight)
-    if name in DENSE_CONFIGS and dense is None:
+    uses_dense = name in DENSE_CONFIGS or name in BASELINE_CONFIGS
+    if uses_dense and dense is None:
         raise ValueError(f"configuration {name} needs the dense stage")
     uses_ranker = name in RANKER_CONFIGS
     if uses_ranker and ranker is None:
@@ -142,7 +164,7 @@ def evaluate_config(
     if config.rerank and not uses_ranker and reranker is None:
         raise ValueError(f"configuration {name} needs the reranker")
     pipeline = SearchPipeline(
-        store, config=config, dense=dense if name in DENSE_CONFIGS else None,
+        store, config=config, dense=dense if uses_dense else None,
         reranker=reranker if config.rerank and not uses_ranker else None,
         ranker=ranker if uses_ranker else None,
     )
@@ -158,8 +180,11 @@ def evaluate_config(
         "catalog_edition": store.edition,
         "dense_index": (
             dict(path=str(dense.index.directory), **_index_facts(dense))
-            if dense is not None and name in DENSE_CONFIGS
+            if dense is not None and uses_dense
             else None
+        ),
+        "dense_encoder": (
+            _encoder_facts(dense) if dense is not None and uses_dense else None
         ),
         "reranker": (
             dict(path=str(reranker.model_dir), **reranker.config.to_dict())
@@ -206,6 +231,26 @@ def _index_facts(dense: DenseRetriever) -> dict:
     }
 
 
+def _encoder_facts(dense: DenseRetriever) -> dict:
+    encoder = dense.encoder
+    return {"path": str(encoder.model_dir), "dim": encoder.dim, **encoder.config.to_dict()}
+
+
+def reported_metrics(out_dir: Path, name: str) -> dict[str, float] | None:
+    """What an earlier run wrote for configuration ``name`` under ``out_dir`` (its typo'd
+    run with the ``typos_`` prefix, when there is one), or None."""
+    folder = out_dir / name.replace("+", "_")
+    path = folder / METRICS_FILE
+    if not path.exists():
+        return None
+    metrics = json.loads(path.read_text(encoding="utf-8"))["metrics"]
+    typos = folder.with_name(folder.name + TYPO_SUFFIX) / METRICS_FILE
+    if typos.exists():
+        typo_metrics = json.loads(typos.read_text(encoding="utf-8"))["metrics"]
+        metrics.update({TYPO_PREFIX + key: value for key, value in typo_metrics.items()})
+    return metrics
+
+
 SUMMARY_KEYS = (
     ("n", "{s}_n"),
     ("exact top-1", "{s}_exact_top1"),
@@ -220,8 +265,11 @@ SUMMARY_KEYS = (
 )
 
 
-def render_summary(all_metrics: dict[str, dict[str, float]], dataset: str) -> str:
-    """A Markdown table comparing configurations on all and unseen mentions."""
+def render_summary(
+    all_metrics: dict[str, dict[str, float]], dataset: str, earlier: Sequence[str] = ()
+) -> str:
+    """A Markdown table comparing configurations on all and unseen mentions; ``earlier``
+    names the configurations whose rows come from an earlier run's reports."""
     lines = [f"# Retrieval on {dataset}", "", "Generated by `python -m training.evaluate`.", ""]
     header = ["config", "subset"] + [label for label, _ in SUMMARY_KEYS]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -256,6 +304,20 @@ def render_summary(all_metrics: dict[str, dict[str, float]], dataset: str) -> st
                 lines.append(
                     f"| {name} | {subset} | {clean:.3f} | {typo:.3f} | {clean - typo:.3f} |"
                 )
+    baselines = [name for name in all_metrics if name in BASELINE_CONFIGS]
+    if baselines:
+        from training.baseline_encoders import BASELINES, INDEX_DTYPE
+
+        lines += ["", "Dense encoders of the dense-only rows (no aliases):", ""]
+        lines += [f"- {name}: {BASELINES[BASELINE_CONFIGS[name]].description}, whole catalog, "
+                  f"full dimension, {INDEX_DTYPE} index (`training.baseline_encoders`)"
+                  for name in baselines]  # fmt: skip
+        if "dense" in all_metrics:
+            lines.append("- dense: the bundled fine-tuned encoder and its index (`resources/`: "
+                         "Matryoshka prefix and dtype as shipped)")
+    if earlier:
+        lines += ["", "Rows of " + ", ".join(earlier) + " are from an earlier run's reports in "
+                  "this folder (`--keep-rows`)."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -283,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "(training.typos) and report both.")
     parser.add_argument("--typo-seed", type=int, default=Typist.seed,
                         help="Seed of the typist.")
+    parser.add_argument("--keep-rows", action="store_true",
+                        help="Keep in summary.md the configurations reported in --out by an "
+                             "earlier run and not run now (their metrics.json).")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
@@ -314,6 +379,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             if ranker is None:
                 log.warning("skipping %s: %s", ", ".join(RANKER_CONFIGS), problem)
                 names = [n for n in names if n not in RANKER_CONFIGS]
+        baselines: dict[str, DenseRetriever] = {}
+        for name in [n for n in names if n in BASELINE_CONFIGS]:
+            try:
+                baselines[name] = baseline_retriever(
+                    store, BASELINE_CONFIGS[name], build=bool(args.config)
+                )
+            except (FileNotFoundError, ModelError) as exc:
+                if args.config:
+                    parser.error(f"{name}: {exc}")
+                log.warning("skipping %s: %s", name, exc)
+                names.remove(name)
         reranker = None
         if any(CONFIGS[n](sources).rerank and n not in RANKER_CONFIGS for n in names):
             reranker, problem = load_reranker(store)
@@ -327,14 +403,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name in names:
             log.info("evaluating %s on %d mentions", name, len(mentions))
             all_metrics[name] = evaluate_config(
-                store, name, mentions, sources, args.out, args.dataset, dense, args.dense_weight,
+                store, name, mentions, sources, args.out, args.dataset,
+                baselines.get(name, dense), args.dense_weight,
                 reranker, Typist(seed=args.typo_seed) if args.typos else None, ranker,
             )
         store.close()
+    earlier = []
+    if args.keep_rows:
+        ran = all_metrics
+        all_metrics = {}
+        for name in CONFIGS:
+            if name in ran:
+                all_metrics[name] = ran[name]
+            elif (reported := reported_metrics(args.out, name)) is not None:
+                all_metrics[name] = reported
+                earlier.append(name)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "summary.md").write_text(render_summary(all_metrics, args.dataset), "utf-8")
-    sys.stdout.write(render_summary(all_metrics, args.dataset))
+    summary = render_summary(all_metrics, args.dataset, earlier)
+    (args.out / "summary.md").write_text(summary, "utf-8")
+    sys.stdout.write(summary)
     return 0
+
+
+def baseline_retriever(store: CatalogStore, baseline: str, build: bool) -> DenseRetriever:
+    """The whole-catalog retriever of a reference encoder (``training.baseline_encoders``).
+
+    Raises:
+        FileNotFoundError: ``build`` is False and its encoder or index is not built yet, or
+            its checkpoint is missing.
+    """
+    from training.baseline_encoders import ENCODERS_DIR, prepare, whole_catalog_retriever
+
+    if not build and not (ENCODERS_DIR / baseline / "encoder.onnx").exists():
+        raise FileNotFoundError(
+            f"no {ENCODERS_DIR / baseline}: run python -m training.baseline_encoders {baseline}"
+        )
+    return whole_catalog_retriever(store, prepare(baseline) if build else ENCODERS_DIR / baseline,
+                                   build=build)  # fmt: skip
 
 
 if __name__ == "__main__":
