@@ -120,6 +120,7 @@ def export(
     shutil.copyfile(model_dir / "tokenizer.json", out / TOKENIZER_FILE)
     config = EncoderConfig(max_length=max_length, dim=model.config.hidden_size).to_dict()
     config["quantization"] = variant
+    config["heads"] = model.config.num_attention_heads  # training.dequantize reads it back
     (out / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     return out
 
@@ -139,3 +140,155 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# ---------------------------------------------------------------- two towers in one file
+
+
+def _boundary(graph, split: int) -> str:
+    """The tensor the two towers share: the output of the last layer below ``split``."""
+    prefix = "/bert/embeddings/LayerNorm/"
+    if split:
+        prefix = f"/bert/encoder/layer.{split - 1}/output/LayerNorm/"
+    for node in graph.node:
+        if node.op_type == "LayerNormalization" and node.name.startswith(prefix):
+            return node.output[0]
+    raise ValueError(f"no layer-norm output under {prefix} in the exported graph")
+
+
+def _split_nodes(graph, boundary: str) -> tuple[list, list]:
+    """(nodes the boundary depends on, the rest), each in graph order."""
+    producer = {out: node for node in graph.node for out in node.output}
+    needed, stack = set(), [boundary]
+    while stack:
+        node = producer.get(stack.pop())
+        if node is None or id(node) in needed:
+            continue
+        needed.add(id(node))
+        stack.extend(node.input)
+    bottom = [n for n in graph.node if id(n) in needed]
+    top = [n for n in graph.node if id(n) not in needed]
+    return bottom, top
+
+
+def merge_towers(query_path: Path, passage_path: Path, split: int, out: Path) -> None:
+    """One ONNX file holding both towers of an asymmetric encoder.
+
+    The two exports must share the embeddings and layers below ``split`` (the caller checks
+    the weights: :func:`export_towers`). The merged graph runs them once, then an ``If`` on the
+    boolean input ``query`` runs either the query tower's top layers and pooling or the
+    passage tower's, so a query costs what a one-tower encoder costs and the file grows only
+    by the top layers.
+    """
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from app.search.encoder import TOWER_INPUT
+
+    query, passage = onnx.load(str(query_path)), onnx.load(str(passage_path))
+    q_graph, p_graph = query.graph, passage.graph
+    q_bottom, q_top = _split_nodes(q_graph, _boundary(q_graph, split))
+    _, p_top = _split_nodes(p_graph, _boundary(p_graph, split))
+    q_init = {t.name: t for t in q_graph.initializer}
+    p_init = {t.name: t for t in p_graph.initializer}
+    available = {o for n in q_bottom for o in n.output} | {i.name for i in q_graph.input}
+    p_producer = {o: n for n in p_graph.node for o in n.output}
+
+    # The passage branch: its own nodes, plus whatever they read that the shared part lacks
+    # (weights that differ, nodes of tensors the query export named otherwise), renamed.
+    branch, seen, extra, renamed = [], set(), [], {}
+    work = list(p_top)
+    while work:
+        node = work.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        branch.append(node)
+        for name in node.input:
+            if not name or name in available:
+                continue
+            if name in p_init:
+                same = name in q_init and np.array_equal(
+                    numpy_helper.to_array(q_init[name]), numpy_helper.to_array(p_init[name])
+                )
+                if not same and name not in renamed:
+                    renamed[name] = "passage/" + name
+                    tensor = onnx.TensorProto()
+                    tensor.CopyFrom(p_init[name])
+                    tensor.name = renamed[name]
+                    extra.append(tensor)
+            elif name in p_producer:
+                work.append(p_producer[name])
+    order = {id(n): i for i, n in enumerate(p_graph.node)}
+    branch.sort(key=lambda n: order[id(n)])
+    for node in branch:
+        for name in node.output:
+            renamed[name] = "passage/" + name
+    passage_nodes = []
+    for node in branch:
+        copy = onnx.NodeProto()
+        copy.CopyFrom(node)
+        copy.name = "passage/" + node.name
+        copy.input[:] = [renamed.get(i, i) for i in node.input]
+        copy.output[:] = [renamed.get(o, o) for o in node.output]
+        passage_nodes.append(copy)
+
+    (output,) = q_graph.output
+    value = helper.make_tensor_value_info
+    then_branch = helper.make_graph(
+        q_top, "query_tower", [], [value(output.name, onnx.TensorProto.FLOAT, None)]
+    )
+    else_branch = helper.make_graph(
+        passage_nodes, "passage_tower", [],
+        [value(renamed[output.name], onnx.TensorProto.FLOAT, None)],
+    )  # fmt: skip
+    branch_node = helper.make_node(
+        "If", [TOWER_INPUT], [output.name], name="tower",
+        then_branch=then_branch, else_branch=else_branch,
+    )  # fmt: skip
+    graph = helper.make_graph(
+        q_bottom + [branch_node],
+        "two_tower_encoder",
+        list(q_graph.input) + [value(TOWER_INPUT, onnx.TensorProto.BOOL, [])],
+        [output],
+        initializer=list(q_graph.initializer) + extra,
+    )
+    merged = helper.make_model(graph, opset_imports=query.opset_import)
+    merged.ir_version = query.ir_version
+    onnx.checker.check_model(merged)
+    onnx.save(merged, str(out))
+
+
+def export_towers(query_model, passage_model, init: Path, out: Path, trainable_layers: int) -> Path:
+    """Write an encoder directory holding ``query_model``'s and ``passage_model``'s towers.
+
+    Quantised as the ``init`` encoder was; tokenizer and settings are ``init``'s.
+    """
+    import tempfile
+
+    config = json.loads((init / CONFIG_FILE).read_text(encoding="utf-8"))
+    variant = config.get("quantization", "qint8-pc-emb")
+    split = query_model.config.num_hidden_layers - trainable_layers
+    shared = passage_model.state_dict()
+    for name, weight in query_model.state_dict().items():
+        layer = name.split(".")[2] if name.startswith("encoder.layer.") else None
+        if (layer is None or int(layer) < split) and not weight.equal(shared[name]):
+            raise ValueError(f"the towers must share {name} (below layer {split})")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        paths = {}
+        for name, model in (("query", query_model), ("passage", passage_model)):
+            fp32 = Path(tmp) / f"{name}.fp32.onnx"
+            export_fp32(model, fp32)
+            paths[name] = Path(tmp) / f"{name}.onnx"
+            quantize(fp32, paths[name], variant)
+        merged = Path(tmp) / MODEL_FILE
+        merge_towers(paths["query"], paths["passage"], split, merged)
+        if init.resolve() != out.resolve():
+            shutil.copyfile(init / TOKENIZER_FILE, out / TOKENIZER_FILE)
+        config["towers"] = {"query_layers_tuned": trainable_layers, "shared_layers": split}
+        (Path(tmp) / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        for name in (MODEL_FILE, CONFIG_FILE):
+            (Path(tmp) / name).replace(out / name)
+    return out

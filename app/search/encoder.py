@@ -4,6 +4,11 @@ A model directory holds ``encoder.onnx`` (inputs ``input_ids``/``attention_mask`
 ``embedding``: the mean-pooled last hidden state), ``tokenizer.json`` and ``encoder.json``
 (prefixes, maximum length, dimension). Vectors come back L2-normalised, optionally cut to a
 Matryoshka prefix first.
+
+An asymmetric encoder has a third input, ``query`` (a boolean): its graph shares the
+embeddings and lower layers and branches into a query tower (tuned for what coders type) and
+a passage tower (what the index holds), so one file serves both sides and only one tower runs
+per call (``training.export.merge_towers``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from app.search.onnx_runtime import ModelConfig, open_session, pad_batch, requir
 MODEL_FILE = "encoder.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "encoder.json"
+TOWER_INPUT = "query"  # the boolean input of a two-tower encoder: True runs the query tower
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class TextEncoder:
             raise ModelError(f"{self.model_dir}: cannot load the encoder ({exc})") from exc
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.config.max_length)
+        self.two_towers = TOWER_INPUT in {i.name for i in self.session.get_inputs()}
         self.dim = dim or self.config.dim
         if not 0 < self.dim <= self.config.dim:
             raise ModelError(f"dimension {self.dim} outside 1..{self.config.dim}")
@@ -69,7 +76,10 @@ class TextEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            (pooled,) = self.session.run(["embedding"], pad_batch(encodings, rows))
+            feed = pad_batch(encodings, rows)
+            if self.two_towers:
+                feed[TOWER_INPUT] = np.array(kind == "query")
+            (pooled,) = self.session.run(["embedding"], feed)
             out[rows] = l2_normalize(pooled[:, : self.dim])
         return out
 
