@@ -77,7 +77,8 @@ class DocumentAnalyzer:
         stats: spotter statistics (default: :func:`load_stats`).
         max_chars: the analysis cap (default :data:`MAX_DOCUMENT_CHARS`).
         detector_model: the learned detector's model file, used when ``config.detector`` asks
-            for it (default: ``resources/document/mentions.crfsuite``; missing: lexicon only).
+            for it, as the default does (default: the bundled
+            ``resources/document/mentions.crfsuite``; missing or unreadable: lexicon only).
 
     Example: ``DocumentAnalyzer(pipeline).analyse(note, top_k=5).mentions[0].results[0].code``
     """
@@ -108,9 +109,13 @@ class DocumentAnalyzer:
         if config.detector != "off":
             model = detector_model or default_model_path()
             if model.exists():
-                self.detector = MentionDetector.from_store(
-                    pipeline.store, model, pipeline.abbreviations, config.alias_sources
-                )
+                try:
+                    self.detector = MentionDetector.from_store(
+                        pipeline.store, model, pipeline.abbreviations, config.alias_sources
+                    )
+                except (ImportError, OSError, ValueError) as exc:
+                    log.warning("mention detector unusable (%s): spotting with the lexicon "
+                                "only", exc)
             else:
                 log.warning("no mention detector at %s: spotting with the lexicon only", model)
         log.info(
@@ -223,14 +228,15 @@ class DocumentAnalyzer:
 def keep_detected(mention: Mention, results: tuple[SearchResult, ...] | tuple[float | None],
                   floor: float) -> bool:
     """False for a mention only the detector found whose best code (``results[0]``: a
-    result, or its confidence) is less confident than ``floor``."""
+    result, or its confidence) is less confident than ``floor``, or has no calibrated
+    confidence to judge it by (a pipeline without the learned ranker or a calibration)."""
     if mention.source != "detector" or floor <= 0.0:
         return True
     if not results:
         return False
     best = results[0]
     confidence = best if not isinstance(best, SearchResult) else best.confidence
-    return confidence is None or confidence >= floor
+    return confidence is not None and confidence >= floor
 
 
 _ANALYZERS: weakref.WeakKeyDictionary[SearchPipeline, DocumentAnalyzer] = (

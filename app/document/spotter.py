@@ -55,13 +55,16 @@ class SpotterConfig:
             :mod:`app.document.detector`, alone), ``"crf+lexicon"`` (their union, the
             detector's span kept where both found one) or ``"lexicon+crf"`` (their union, the
             spotter's span kept); see :func:`app.document.detector.fuse`. Without a detector
-            model: ``"off"``.
+            model (or python-crfsuite): ``"off"``. The default is ``"lexicon+crf"`` with
+            ``detector_min_code_confidence`` 0.5: the spotter's mentions, plus the detector's
+            where the spotter found none and the search codes them confidently.
         detector_min_confidence: detector spans below this confidence are left out.
         detector_min_code_confidence: a mention only the detector found is dropped when its
-            best code's calibrated confidence is below this (0: kept).
+            best code's calibrated confidence is below this, or when the pipeline gives no
+            calibrated confidence (0: kept).
     """
 
-    name: str = "lexicon+filter+extend"
+    name: str = "lexicon+crf, code conf >= 0.5"
     aliases: bool = True
     titles: bool = True
     alias_sources: tuple[str, ...] | None = None
@@ -77,9 +80,9 @@ class SpotterConfig:
     continue_seen: int = 5
     min_exact: float = 0.1
     fold_plurals: bool = False
-    detector: str = "off"
+    detector: str = "lexicon+crf"
     detector_min_confidence: float = 0.0
-    detector_min_code_confidence: float = 0.0
+    detector_min_code_confidence: float = 0.5
 
 
 def fold_plural(word: str) -> str:

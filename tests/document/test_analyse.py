@@ -165,5 +165,6 @@ def test_alias_sources_follow_the_pipeline(store: CatalogStore) -> None:
     from app.search.pipeline import PipelineConfig
 
     none = SearchPipeline(store, config=PipelineConfig(alias_sources=("no-such-source",)))
-    analyzer = DocumentAnalyzer(none, config=SpotterConfig(titles=False), stats=SpotterStats())
+    analyzer = DocumentAnalyzer(none, config=SpotterConfig(titles=False, detector="off"),
+                                stats=SpotterStats())
     assert analyzer.find_mentions("Fiebre y hipertensión arterial.") == []

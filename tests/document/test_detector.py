@@ -12,6 +12,7 @@ from app.document.detector import (
     MentionDetector,
     ScoredSpan,
     bio_spans,
+    default_model_path,
     fuse,
     lexicon_marks,
 )
@@ -29,6 +30,7 @@ from training.mention_detector import (
 )
 
 CODIESP = Path(__file__).resolve().parents[1] / "data" / "codiesp"
+SAMPLE_NOTE = Path(__file__).resolve().parents[2] / "packaging" / "screenshots" / "nota-ejemplo.txt"
 
 
 def _doc(text: str, *fragments: tuple[tuple[int, int], ...]) -> Document:
@@ -152,7 +154,7 @@ def test_a_detector_only_mention_needs_a_confident_code() -> None:
     found = Mention(0, 4, "masa", source="detector")
     spotted = Mention(0, 4, "masa")
     assert not keep_detected(found, (0.3,), 0.5) and keep_detected(found, (0.7,), 0.5)
-    assert keep_detected(found, (None,), 0.5)  # no calibration: not judged
+    assert not keep_detected(found, (None,), 0.5)  # no calibration: cannot be judged
     assert not keep_detected(found, (), 0.5)  # no code at all
     assert keep_detected(spotted, (0.1,), 0.5) and keep_detected(found, (0.1,), 0.0)
 
@@ -164,5 +166,41 @@ def test_the_analyser_marks_detector_mentions(tiny_model: Path, pipeline, case_n
                                 detector_model=tiny_model)
     mentions = analyzer.find_mentions(case_note)
     assert mentions and {m.source for m in mentions} == {"detector"}
-    lexical = DocumentAnalyzer(pipeline).find_mentions(case_note)
-    assert {m.source for m in lexical} == {"lexicon"}
+    lexical = DocumentAnalyzer(pipeline, config=SpotterConfig(detector="off"))
+    assert {m.source for m in lexical.find_mentions(case_note)} == {"lexicon"}
+
+
+def test_the_bundled_detector_is_the_default(pipeline, case_note: str) -> None:
+    from app.document.analyse import DocumentAnalyzer
+
+    assert default_model_path().is_file()
+    analyzer = DocumentAnalyzer(pipeline)
+    assert analyzer.detector is not None and analyzer.spotter.config == SpotterConfig()
+    # this pipeline (aliases + BM25) gives no calibrated confidence: a mention only the
+    # detector found cannot be judged and is not coded; the lexicon's all are
+    lexical = DocumentAnalyzer(pipeline, config=SpotterConfig(detector="off"))
+    coded = analyzer.analyse(case_note, top_k=2).mentions
+    assert [c.mention.text for c in coded] == [
+        c.mention.text for c in lexical.analyse(case_note, top_k=2).mentions]
+
+
+def test_the_bundled_detector_finds_what_the_lexicon_misses(store) -> None:
+    # the README's sample note: its reason for admission is worded as train never worded it
+    note = SAMPLE_NOTE.read_text(encoding="utf-8")
+    fracture = note.index("fractura pertrocantérea")
+    detector = MentionDetector.from_store(store, default_model_path(),
+                                          AbbreviationTable.default())
+    spans = detector.spans(note)
+    assert any(s.start <= fracture < s.end for s in spans)
+    assert all(0.0 <= s.confidence <= 1.0 and note[s.start:s.end].strip() for s in spans)
+
+
+def test_an_unreadable_model_leaves_the_lexicon(pipeline, case_note: str, tmp_path: Path,
+                                                caplog) -> None:
+    from app.document.analyse import DocumentAnalyzer
+
+    broken = tmp_path / "mentions.crfsuite"
+    broken.write_bytes(b"not a crfsuite model")
+    analyzer = DocumentAnalyzer(pipeline, detector_model=broken)
+    assert analyzer.detector is None and analyzer.find_mentions(case_note)
+    assert "mention detector unusable" in caplog.text

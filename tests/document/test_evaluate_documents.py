@@ -63,9 +63,10 @@ def test_evaluation_end_to_end(tmp_path: Path, catalog_path: Path) -> None:
     )
     assert code == 0
     payload = json.loads((out / "metrics.json").read_text("utf-8"))
-    assert payload["chosen"] == "lexicon+filter+extend"
+    with_detector = payload["config"]["detector_model"] is not None  # bundled or trained
+    assert payload["chosen"] == (evaluate_documents.DEFAULT_VARIANT if with_detector
+                                 else evaluate_documents.LEXICON_VARIANT)
     lexical = {n for n, c in evaluate_documents.VARIANTS.items() if c.detector == "off"}
-    with_detector = payload["config"]["detector_model"] is not None  # a trained model around
     assert set(payload["variants"]) == (
         set(evaluate_documents.VARIANTS) if with_detector else lexical)
     assert payload["negation_testset"]["sentences"] >= 150
@@ -80,6 +81,13 @@ def test_evaluation_end_to_end(tmp_path: Path, catalog_path: Path) -> None:
     assert payload["data"]["invalid_gold_codes"] == 0
     assert metrics["kept_code_exact_lenient_f1"] == metrics["kept_code_exact_f1"]
     assert payload["config"]["second_stage"] == "none"  # bm25+aliases: no second stage
+    if with_detector:
+        # without a calibrated confidence no detector-only mention is kept: the default
+        # codes what the lexicon spotter finds
+        default = payload["variants"][evaluate_documents.DEFAULT_VARIANT]["metrics"]
+        assert default["kept_code_exact_f1"] == metrics["kept_code_exact_f1"]
+        assert payload["config"]["lexicon_cpu_alone"]["p50_s"] > 0
+    assert set(payload["code_set_policies"]) == set(evaluate_documents.CODE_SET_POLICIES)
     report = (out / "report.md").read_text("utf-8")
     assert "# Document mode on CodiEsp dev" in report and "p50" in report
     assert "## Negation and uncertainty test set" in report
