@@ -32,6 +32,10 @@ def onnx_state_dict(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     from onnx import numpy_helper
 
     model = onnx.load(str(path))
+    if any(node.op_type == "If" for node in model.graph.node):
+        raise ValueError(
+            f"{path} is already a two-tower encoder: tune the query side of the symmetric one"
+        )
     values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     for node in model.graph.node:  # equal weights the exporter merged: Identity of one tensor
         if node.op_type == "Identity" and node.input[0] in values:

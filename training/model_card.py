@@ -20,6 +20,7 @@ RERANK_DIR = Path("training/reports/rerank")
 CONFIDENCE_REPORT = Path("training/reports/confidence/calibration.md")
 RANKER_REPORT = Path("training/reports/ranker/train.md")
 ACCEPTANCE_REPORT = Path("training/reports/acceptance/report.md")
+QUERY_ENCODER_REPORT = Path("training/reports/query-encoder/report.md")
 STUDY = (
     ("BM25 (study)", 0.239, 0.322),
     ("bi-encoder (study)", 0.359, 0.461),
@@ -238,6 +239,7 @@ def render(resources: Path, eval_dir: Path = EVAL_DIR, sweeps_path: Path = SWEEP
         chosen = sweeps["chosen"]
         out += ["", f"Shipped: `{chosen['quantization']}`, {chosen['dim']} dimensions, "
                 f"`{chosen['dtype']}`."]  # fmt: skip
+    out += report_section("Query encoder", QUERY_ENCODER_REPORT)
     out += ranker_section(resources / "ranker" / "ranker.json")
     out += report_section("Shared acceptance queries", ACCEPTANCE_REPORT)
     out += confidence_section()

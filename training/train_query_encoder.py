@@ -32,7 +32,7 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -589,6 +589,36 @@ def passage_agreement(encoder_dir: Path, index_dir: Path, sample: int = 400) -> 
     return float((encoded * vectors[rows]).sum(axis=1).mean())
 
 
+def query_latency(encoder_dir: Path, n: int = 200) -> dict[str, float]:
+    """p50/p95 milliseconds to encode one dev mention on 2 threads (what a search pays)."""
+    from app.search.encoder import TextEncoder
+    from training.metrics import latency_summary
+
+    encoder = TextEncoder(encoder_dir, threads=2)
+    texts = [m.text for m in dev_mentions(n)]
+    encoder.encode_query(texts[0])  # warm-up
+    times = []
+    for text in texts:
+        started = time.perf_counter()
+        encoder.encode_query(text)
+        times.append((time.perf_counter() - started) * 1000)
+    return latency_summary(times)
+
+
+def restamp_index(index_dir: Path, encoder_dir: Path) -> bool:
+    """Record the exported encoder in the index's manifest (its passage tower is the one the
+    index was built with, checked by :func:`passage_agreement`); False without a manifest."""
+    from app.integrity import file_sha256
+    from app.search.vector_index import MANIFEST_FILE, IndexManifest
+
+    if not (index_dir / MANIFEST_FILE).exists():
+        return False
+    manifest = IndexManifest.read(index_dir)
+    sha = file_sha256(encoder_dir / "encoder.onnx")
+    replace(manifest, encoder_sha256=sha).write(index_dir)
+    return True
+
+
 def export_run(run: Path, init: Path, index_dir: Path, out: Path, report_dir: Path) -> dict:
     """Export the run's best query tower beside ``init``'s passage tower, and check both.
 
@@ -645,18 +675,28 @@ def export_run(run: Path, init: Path, index_dir: Path, out: Path, report_dir: Pa
     )
     if drop > 0.01:
         raise SystemExit(f"int8 costs {drop:.3f} exact top-1 on dev (> 0.01): not exported")
+    gain = (
+        rows["tuned query tower (int8)"]["all_exact_top1"]
+        - rows["init encoder (int8)"]["all_exact_top1"]
+    )
+    if gain <= 0:
+        raise SystemExit(f"the tuned query tower does not beat {init} on dev: not exported")
+    latency = {"init": query_latency(init), "exported": query_latency(staging)}
     if out.exists():
         for name in ("encoder.onnx", "encoder.json", "tokenizer.json"):
             (staging / name).replace(out / name)
         staging.rmdir()
     else:
         staging.replace(out)
+    restamped = restamp_index(index_dir, out)
     metrics = {
         "run": saved,
         "passage_agreement": {"init": round(before, 4), "exported": round(after, 4)},
         "int8_drop_exact_top1": round(drop, 4),
         "dev": {name: {k: round(r[k], 4) for k in KEY_METRICS} for name, r in rows.items()},
         "encoder_bytes": (out / "encoder.onnx").stat().st_size,
+        "query_latency_ms": latency,
+        "index_restamped": restamped,
     }
     write_report(metrics, report_dir)
     return metrics
@@ -665,6 +705,7 @@ def export_run(run: Path, init: Path, index_dir: Path, out: Path, report_dir: Pa
 def write_report(metrics: dict, report_dir: Path) -> None:
     """``report.md`` and ``metrics.json`` of a query-encoder run and its export."""
     run, agreement = metrics["run"], metrics["passage_agreement"]
+    latency = metrics["query_latency_ms"]
     lines = [
         "# Query encoder: asymmetric fine-tuning against the index's passage vectors",
         "",
@@ -681,6 +722,9 @@ def write_report(metrics: dict, report_dir: Path) -> None:
         f"init {agreement['init']}, exported {agreement['exported']}.",
         f"- int8 vs torch exact top-1 drop on dev: {metrics['int8_drop_exact_top1']}.",
         f"- encoder.onnx: {metrics['encoder_bytes'] / 1e6:.1f} MB.",
+        "- One query's encoding, 2 threads, this machine (ms, p50 / p95): init "
+        f"{latency['init']['p50_ms']} / {latency['init']['p95_ms']}, exported "
+        f"{latency['exported']['p50_ms']} / {latency['exported']['p95_ms']}.",
         "",
         "| encoder | " + " | ".join(KEY_METRICS) + " |",
         "|---|" + "---|" * len(KEY_METRICS),

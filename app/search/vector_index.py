@@ -31,6 +31,7 @@ import onnxruntime  # noqa: F401
 import usearch
 from usearch.index import Index
 
+from app.atomic import atomic_text_writer
 from app.catalog.build import Progress
 from app.catalog.store import CatalogStore
 from app.errors import ModelError
@@ -96,7 +97,8 @@ class IndexManifest:
     def write(self, directory: Path) -> None:
         """Write ``directory/index.json``."""
         text = json.dumps(asdict(self), indent=2, sort_keys=True)
-        (Path(directory) / MANIFEST_FILE).write_text(text + "\n", encoding="utf-8")
+        with atomic_text_writer(Path(directory) / MANIFEST_FILE) as fh:
+            fh.write(text + "\n")
 
 
 def build_index(
