@@ -14,6 +14,7 @@ from training.document_metrics import (
     latency,
     lenient_code_set_scores,
     mean_average_precision,
+    paired_bootstrap,
     ranked_codes,
     score_documents,
     span_scores,
@@ -134,3 +135,20 @@ def test_score_documents_and_latency() -> None:
     assert latency([]) == {"p50_s": 0.0, "p95_s": 0.0, "mean_s": 0.0}
     empty = score_documents([])
     assert empty["kept_span_exact_f1"] == 0.0 and empty["kept_map_exact"] == 0.0
+
+
+def test_paired_bootstrap_brackets_the_difference() -> None:
+    worse = DocumentResult("doc-1", GOLD, PREDICTED[2:])
+    other = DocumentResult("doc-2", (GoldMention("I10", ((0, 3),)),),
+                           (PredictedMention(0, 3, False, ("I10",)),))
+    before, after = [worse, other], [DOC, other]
+
+    def f1(results):
+        return code_set_scores(results)["f1"]
+
+    boot = paired_bootstrap(before, after, f1, resamples=200)
+    assert boot["difference"] == pytest.approx(f1(after) - f1(before))
+    assert boot["low"] <= boot["difference"] <= boot["high"] and boot["resamples"] == 200
+    assert paired_bootstrap(before, before, f1, resamples=50)["high"] == 0.0
+    with pytest.raises(ValueError):
+        paired_bootstrap([other], [DOC], f1)

@@ -87,6 +87,8 @@ def test_evaluation_end_to_end(tmp_path: Path, catalog_path: Path) -> None:
         default = payload["variants"][evaluate_documents.DEFAULT_VARIANT]["metrics"]
         assert default["kept_code_exact_f1"] == metrics["kept_code_exact_f1"]
         assert payload["config"]["lexicon_cpu_alone"]["p50_s"] > 0
+        boot = payload["default_vs_lexicon"]["codes exact F1"]
+        assert boot["difference"] == 0.0 and boot["low"] <= 0.0 <= boot["high"]
     assert set(payload["code_set_policies"]) == set(evaluate_documents.CODE_SET_POLICIES)
     report = (out / "report.md").read_text("utf-8")
     assert "# Document mode on CodiEsp dev" in report and "p50" in report
