@@ -44,17 +44,19 @@ from app.codes import format_code
 from app.paths import resources_dir
 from app.search.normalize import tokenize
 from app.search.query import STOP_WORDS
+from app.search.translation import Cognates
 
 log = logging.getLogger(__name__)
 
 LEXICON_FILE = "translation_es_en.tsv"
-HEADER = ("spanish", "english", "probability", "count", "keep")
+HEADER = ("spanish", "english", "probability", "count", "keep", "source")
 NULL = "<null>"
 #: How many times each curated glossary pair counts in EM.
 GLOSSARY_WEIGHT = 3
 
 Pair = tuple[list[str], list[str]]
-Row = tuple[str, str, float, int, int]
+Row = tuple[str, str, float, int, int, str]
+
 
 
 def content(text: str) -> list[str]:
@@ -113,14 +115,15 @@ def glossary_pairs(store: CatalogStore) -> list[Pair]:
     return [(content(es), content(en)) for es, en in pairs]
 
 
-def english_words(store: CatalogStore) -> set[str]:
-    """Every word of the English titles and inclusion terms."""
-    words: set[str] = set()
+def english_words(store: CatalogStore) -> dict[str, int]:
+    """Every word of the English titles and inclusion terms, with how many distinct texts
+    hold it."""
+    words: Counter[str] = Counter()
     for (text,) in store.query(
         "SELECT DISTINCT text FROM search_docs WHERE field IN ('title_en', 'inclusion')"
     ):
-        words.update(tokenize(text))
-    return words
+        words.update(set(tokenize(text)))
+    return dict(words)
 
 
 def ibm1(pairs: Sequence[Pair], iterations: int = 8) -> dict[str, dict[str, float]]:
@@ -168,33 +171,81 @@ def select(
         if counts[spanish] < min_count or spanish in STOP_WORDS or len(spanish) < 3:
             continue
         ranked = sorted(table[spanish].items(), key=lambda kv: (-kv[1], kv[0]))
-        kept = [(e, p) for e, p in ranked[:per_word] if p >= min_prob and e != spanish]
+        kept = [
+            (e, p) for e, p in ranked[:per_word] if p >= min_prob and e != spanish and len(e) >= 3
+        ]
         keep = int(spanish in english)
-        rows.extend((spanish, e, round(p, 4), counts[spanish], keep) for e, p in kept)
+        rows.extend((spanish, e, round(p, 4), counts[spanish], keep, "ibm1") for e, p in kept)
     return rows
 
 
 def precision(rows: Iterable[Row], pairs: Sequence[Pair]) -> dict:
     """How often a translation of a held-back Spanish title word occurs in its English title,
-    taking each word's most probable translation."""
-    best: dict[str, str] = {}
-    for spanish, english, *_ in rows:
-        best.setdefault(spanish, english)
-    hits = predicted = words = 0
+    taking each word's first translation (the most probable learned one, else its cognate);
+    ``cognate_*`` count the words whose only translation is a cognate."""
+    best: dict[str, tuple[str, str]] = {}
+    for spanish, english, *rest in rows:
+        best.setdefault(spanish, (english, rest[-1] if len(rest) == 4 else "ibm1"))
+    hits = predicted = words = cognates = cognate_hits = 0
     for spanish, english in pairs:
         target = set(english)
         for s in spanish:
             words += 1
             if s in best:
                 predicted += 1
-                hits += best[s] in target
+                hit = best[s][0] in target
+                hits += hit
+                if best[s][1] == "cognate":
+                    cognates += 1
+                    cognate_hits += hit
     return {
         "held_back_pairs": len(pairs),
         "spanish_words": words,
         "translated": predicted,
         "coverage": round(predicted / words, 4) if words else 0.0,
         "precision": round(hits / predicted, 4) if predicted else 0.0,
+        "cognate_only": cognates,
+        "cognate_precision": round(cognate_hits / cognates, 4) if cognates else 0.0,
     }
+
+
+def spanish_words(store: CatalogStore, mentions: Path) -> Counter[str]:
+    """Spanish words Cielo has: of the WHO Spanish titles and the CodiEsp train mentions,
+    each with how many of those texts hold it."""
+    counts: Counter[str] = Counter()
+    for (text,) in store.query("SELECT DISTINCT title_es FROM codes WHERE title_es IS NOT NULL"):
+        counts.update(set(content(text)))
+    for mention in read_codiesp_mentions(mentions):
+        counts.update(set(content(mention.text)))
+    return counts
+
+
+def cognate_rows(
+    rows: Sequence[Row],
+    words: Counter[str],
+    english: dict[str, int],
+    min_count: int = 1,
+) -> list[Row]:
+    """Cognate translations (``source`` = ``cognate``, probability 1): for a word the model
+    translated, its cognate when the model's words miss it ("fosa" -> "fossa" beside
+    "lower", "quadrant"); for a Spanish word the model did not keep (``words``, seen at
+    least ``min_count`` times) and English titles do not use as it is, its cognate."""
+    finder = Cognates(english)
+    translated: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        translated[row[0]].add(row[1])
+    out = []
+    for spanish in sorted(set(translated) | {w for w, n in words.items() if n >= min_count}):
+        if len(spanish) < 5 or spanish in STOP_WORDS or not spanish.isalpha():
+            continue
+        if spanish not in translated and spanish in english:
+            continue
+        found = finder.find(spanish)
+        if found is None or found == spanish or found in translated.get(spanish, ()):
+            continue
+        out.append((spanish, found, 1.0, words.get(spanish, 0), int(spanish in english),
+                    "cognate"))
+    return out
 
 
 def write_lexicon(rows: Sequence[Row], path: Path) -> None:
@@ -210,9 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--catalog", type=Path, help="A default catalog (else one is built).")
     parser.add_argument("--mentions", type=Path, default=codiesp_file("train"))
-    parser.add_argument("--min-count", type=int, default=2)
-    parser.add_argument("--min-prob", type=float, default=0.2)
+    parser.add_argument("--min-count", type=int, default=1)
+    parser.add_argument("--min-prob", type=float, default=0.1)
+    parser.add_argument("--per-word", type=int, default=2)
     parser.add_argument("--iterations", type=int, default=8)
+    parser.add_argument("--cognates", action=argparse.BooleanOptionalAction, default=True,
+                        help="Add cognate translations (default: yes).")
     parser.add_argument("--out", type=Path, default=resources_dir() / LEXICON_FILE)
     parser.add_argument("--card", type=Path, default=Path("training/reports/translation"))
     args = parser.parse_args(argv)
@@ -227,6 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         mentions = mention_pairs(store, args.mentions)
         glossary = glossary_pairs(store)
         english = english_words(store)
+        vocabulary = spanish_words(store, args.mentions)
         store.close()
     train_titles = [pair for code, pair in titles if not held_back(code)]
     test_titles = [pair for code, pair in titles if held_back(code)]
@@ -236,7 +291,12 @@ def main(argv: Sequence[str] | None = None) -> int:
              len(mentions), len(glossary))
     table = ibm1(training_pairs, args.iterations)
     counts: Counter[str] = Counter(s for spanish, _ in training_pairs for s in set(spanish))
-    rows = select(table, counts, args.min_count, args.min_prob, english=english)
+    rows = select(table, counts, args.min_count, args.min_prob, args.per_word,
+                  english=english)
+    learned = len(rows)
+    if args.cognates:
+        rows = sorted([*rows, *cognate_rows(rows, vocabulary, english)],
+                      key=lambda r: (r[0], r[5] != "ibm1", -r[2], r[1]))
     write_lexicon(rows, args.out)
     facts = {
         "title_pairs_train": len(train_titles),
@@ -245,8 +305,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "glossary_weight": GLOSSARY_WEIGHT,
         "spanish_words": len({r[0] for r in rows}),
         "rows": len(rows),
+        "ibm1_rows": learned,
+        "cognate_rows": len(rows) - learned,
         "min_count": args.min_count,
         "min_prob": args.min_prob,
+        "per_word": args.per_word,
         "iterations": args.iterations,
         "held_back": precision(rows, test_titles),
     }
@@ -283,26 +346,45 @@ def render_card(facts: dict, rows: Sequence[Row]) -> str:
         "",
         "## Filter",
         "",
-        f"Spanish words seen in at least {facts['min_count']} training pairs; per word at most "
-        f"two English words with t(e|s) >= {facts['min_prob']}; stop words and words that "
-        "translate to themselves dropped. A Spanish word that the English titles also use "
-        "(\"renal\", \"proximal\") is kept beside its translation (`keep` = 1). "
-        f"{facts['rows']} rows for {facts['spanish_words']} Spanish words.",
+        f"Spanish words seen in at least {facts['min_count']} training pair(s); per word at "
+        f"most {facts['per_word']} English words with t(e|s) >= {facts['min_prob']} (source "
+        "`ibm1`); stop words, English words of one or two letters (\"s\" of \"Crohn's\") and "
+        "words that translate to themselves dropped. A Spanish word that the English titles "
+        "also use (\"renal\", \"proximal\") is kept beside its translation (`keep` = 1).",
+        "",
+        "## Cognates",
+        "",
+        f"{facts['cognate_rows']} rows (source `cognate`, probability 1) give a Spanish word the "
+        "English title word it is spelled like (`app.search.translation.Cognates`: both "
+        "reduced to a common spelling, ph/f, th/t, y/i, -tion/-cion, doubled letters, and "
+        "Spanish endings rewritten, -ico/-ic, -oso/-ous, -idad/-ity, -ia/-y, ...; exact "
+        "matches only): beside the model's words when they miss it (\"toracico\" -> "
+        "\"chest\" and \"thoracic\"), and for the Spanish words of the WHO titles and the "
+        "train mentions that the model did not keep. At search time the same reading serves "
+        "words that neither the lexicon nor the catalog knows (\"espondilodiscitis\" -> "
+        "\"spondylodiscitis\"), and another number or gender of a lexicon word reads as that "
+        "word (\"hombros\" -> \"hombro\"; `app.search.translation.stem`).",
+        "",
+        f"{facts['rows']} rows ({facts['ibm1_rows']} learned, {facts['cognate_rows']} "
+        f"cognates) for {facts['spanish_words']} Spanish words. How the thresholds were chosen "
+        "(on a slice of CodiEsp train, never on dev): `tuning.md` beside this card.",
         "",
         "## Precision on held-back title pairs",
         "",
         f"A tenth of the WHO title pairs (by a hash of the code, {held['held_back_pairs']} "
         "pairs) took no part in training. Of their "
         f"{held['spanish_words']} Spanish content words, {held['translated']} have a "
-        f"translation ({held['coverage']:.1%}); the most probable one occurs in the pair's "
-        f"English title for {held['precision']:.1%} of them.",
+        f"translation ({held['coverage']:.1%}); the first one (the most probable learned "
+        "word, else the cognate) occurs in the pair's English title for "
+        f"{held['precision']:.1%} of them ({held['cognate_only']} words have only a cognate: "
+        f"{held['cognate_precision']:.1%}).",
         "",
         "## Sample (words seen 20+ times)",
         "",
         "| spanish | english | t(e\\|s) | pairs |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {s} | {e} | {p} | {n} |" for s, e, p, n, _keep in sample]
+    lines += [f"| {s} | {e} | {p} | {n} |" for s, e, p, n, _keep, _source in sample]
     return "\n".join(lines) + "\n"
 
 

@@ -343,7 +343,13 @@ class Vocabulary:
         variants = [v for v in dict.fromkeys(variants) if v and v != expanded]
         translated = None
         if self.translator is not None:
-            words = self.translator.translate(bases[-1])
+            base = bases[-1]
+            if len(bases) > 1 and len(bases[0]) == len(base):
+                # A word the lexicon knows as typed (a rare word the speller took for a
+                # slip) is translated as typed.
+                base = [t if self.translator.lookup(t) else c
+                        for t, c in zip(bases[0], base, strict=True)]
+            words = self.translator.translate(base)
             translated = " ".join(words) if words else None
         return {
             "corrections": corrections,
@@ -401,8 +407,14 @@ class Vocabulary:
             for word in lay.words():
                 targets[word] += 1
         if translator is not None:
+            # Words seen once may be slips coders made ("hipotirodismo"): translated, but
+            # neither known nor a correction target.
             for word in translator.words:
-                targets[word] += 1
+                if translator.counts.get(word, 0) >= 2:
+                    targets[word] += 1
+            # Words no text of the catalog has are read as the English word they are
+            # spelled like; the catalog's words that no Spanish text has are English.
+            translator = translator.with_catalog(known, targets)
         surfaces: dict[str, str] = {}
         for (folded, raw), count in accented.most_common():
             if folded not in surfaces and 2 * count >= targets.get(folded, 0):

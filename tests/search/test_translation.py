@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from app.search.bm25 import BM25Retriever
 from app.search.pipeline import PipelineConfig, SearchPipeline
 from app.search.query import analyze_query
 from app.search.spelling import vocabulary_for
-from app.search.translation import DEFAULT_PATH, Translator
+from app.search.translation import DEFAULT_PATH, Cognates, Translator
 from training import translation_lexicon as builder
 
 
@@ -28,12 +29,51 @@ def test_translator_replaces_known_words_only() -> None:
     assert len(translator) == 3
 
 
+def test_other_numbers_and_genders_read_as_the_known_word() -> None:
+    translator = Translator(
+        {"hombro": "shoulder", "psicotico": ("psychotic", "psychosis"), "lesion": "lesion",
+         "renal": "kidney"},
+        keep={"renal"},
+    )
+    assert translator.translate(["dolor", "hombros"]) == ["dolor", "shoulder"]
+    assert translator.translate(["trastorno", "psicoticas"]) == [
+        "trastorno", "psychotic|psychosis",
+    ]
+    assert translator.lookup("lesiones") == "lesion"
+    assert translator.translate(["litiasis", "renales"]) == ["litiasis", "renal|kidney"]
+    assert translator.lookup("hombre") is None  # not another form of "hombro"
+    assert translator.lookup("fracture") is None
+
+
+def test_cognates_are_exact_spelling_twins_only() -> None:
+    cognates = Cognates({"thoracic": 5, "pyonephrosis": 1, "spondylodiscitis": 1,
+                         "psychotic": 3, "created": 9, "ascites": 4, "anomalies": 2})
+    assert cognates.find("toracicos") == "thoracic"
+    assert cognates.find("pionefrosis") == "pyonephrosis"
+    assert cognates.find("espondilodiscitis") == "spondylodiscitis"
+    assert cognates.find("psicotica") == "psychotic"
+    assert cognates.find("anomalias") == "anomalies"
+    assert cognates.find("cerrada") is None  # near "created", but not a cognate
+    assert cognates.find("aceites") is None  # near "ascites"
+
+
+def test_a_word_the_catalog_lacks_reads_as_its_english_cognate() -> None:
+    catalog = {"fracture": 900, "fractura": 40, "spondylodiscitis": 2, "pyonephrosis": 1}
+    translator = Translator({"fractura": "fracture"}).with_catalog(catalog, {"fractura"})
+    assert translator.translate(["espondilodiscitis", "l4"]) == ["spondylodiscitis", "l4"]
+    # A word of the catalog is searched as it is, and English is not taken for Spanish.
+    assert translator.translate(["pyonephrosis"]) is None
+    assert translator.translate(["fracture"]) is None
+    assert Translator({}).translate(["espondilodiscitis"]) is None  # no catalog, no cognate
+
+
 def test_translator_file_errors(tmp_path: Path) -> None:
     path = tmp_path / "lex.tsv"
     path.write_text("es\ten\n", encoding="utf-8")
     with pytest.raises(ValueError, match="lex.tsv:1"):
         Translator.from_tsv(path)
-    path.write_text("spanish\tenglish\tprobability\tcount\tkeep\nfractura\n", encoding="utf-8")
+    path.write_text("spanish\tenglish\tprobability\tcount\tkeep\tsource\nfractura\n",
+                    encoding="utf-8")
     with pytest.raises(ValueError, match="lex.tsv:2"):
         Translator.from_tsv(path)
 
@@ -109,12 +149,13 @@ def test_ibm1_learns_from_co_occurrence_and_selection_filters() -> None:
 
     rows = builder.select(table, Counter(counts), min_count=2, min_prob=0.3,
                           english={"fractura"})
-    assert {(s, e, keep) for s, e, _p, _n, keep in rows} == {
+    assert {(s, e, keep) for s, e, _p, _n, keep, _source in rows} == {
         ("fractura", "fracture", 1), ("rodilla", "knee", 0),
     }
+    assert {r[5] for r in rows} == {"ibm1"}
     assert builder.precision(rows, [(["fractura", "rodilla"], ["fracture", "hip"])]) == {
         "held_back_pairs": 1, "spanish_words": 2, "translated": 2, "coverage": 1.0,
-        "precision": 0.5,
+        "precision": 0.5, "cognate_only": 0, "cognate_precision": 0.0,
     }
 
 
@@ -137,3 +178,22 @@ def test_translation_is_skipped_when_the_spanish_found_every_word(store: Catalog
     assert query.translated is not None
     merged = BM25Retriever(store, alias_sources=()).retrieve(query, 10)
     assert merged == BM25Retriever(store, alias_sources=(), translation="off").retrieve(query, 10)
+
+
+def test_cognate_rows_fill_in_beside_and_after_the_model() -> None:
+    rows = [("toracico", "chest", 0.86, 10, 0, "ibm1")]
+    words = Counter({"toracico": 10, "pionefrosis": 2, "cerrada": 50, "renal": 9})
+    english = {"chest": 100, "thoracic": 50, "pyonephrosis": 1, "renal": 300}
+
+    assert builder.cognate_rows(rows, words, english) == [
+        ("pionefrosis", "pyonephrosis", 1.0, 2, 0, "cognate"),
+        ("toracico", "thoracic", 1.0, 10, 0, "cognate"),
+    ]
+
+
+def test_bundled_lexicon_reads_cognates_and_inflections(store: CatalogStore) -> None:
+    vocabulary = vocabulary_for(store, ())
+    query = analyze_query("dolor de hombros", vocabulary=vocabulary)
+    assert "shoulder" in query.translated.replace("|", " ").split()
+    words = Translator.default().words
+    assert "psychotic" in words["psicotico"] and "thoracic" in words["toracico"]
