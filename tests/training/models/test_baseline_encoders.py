@@ -18,8 +18,10 @@ from app.search.encoder import TextEncoder
 from training import baseline_encoders
 from training.base_model import PinnedWheel, embed_torch
 from training.baseline_encoders import (
+    exact_and_index_metrics,
     export_encoder,
     prepare,
+    render_comparison,
     sentence_transformer_settings,
     whole_catalog_retriever,
 )
@@ -190,3 +192,15 @@ def test_prepare_exports_from_a_pinned_wheel(
     monkeypatch.setitem(baseline_encoders.BASELINES, "untuned", untuned)
     with pytest.raises(FileNotFoundError, match="training.prune_vocab"):
         prepare("untuned", tmp_path / "encoders", wheels)
+
+
+def test_exact_search_and_the_index_agree_on_a_small_catalog(
+    store: CatalogStore, minilm_dir: Path, tmp_path: Path
+) -> None:
+    dense = whole_catalog_retriever(store, minilm_dir, tmp_path, codes=CODES)
+    seen = store.alias_norms(("codiesp-train",))
+    row = exact_and_index_metrics(store, dense, MENTIONS, seen)
+    assert row["exact"] == row["index"] and row["top1_agreement"] == 1.0  # 6 codes: HNSW is exact
+    row["facts"] = {"dim": 32, "dtype": "f16", "expansion_search": 64}
+    table = render_comparison({"tiny": row}, "tiny")
+    assert "| tiny (32 f16) | exact |" in table and "| tiny (32 f16) | HNSW (ef 64) |" in table
