@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import random
 import time
 from collections.abc import Sequence
@@ -751,6 +752,95 @@ def write_report(metrics: dict, report_dir: Path) -> None:
         fh.write(json.dumps(metrics, indent=2) + "\n")
 
 
+def speed(data: Path, init: Path, index_dir: Path, config: QueryConfig, steps: int = 6) -> dict:
+    """Training pairs per second of three ways to spend the same CPU, same batch size.
+
+    ``symmetric``: the earlier fine-tuning step (queries and in-batch + one sibling passage
+    each, every text through all layers, the top half trained); ``asymmetric``: this module's
+    step without the cache (queries only, through every layer, top layers trained, softmax over
+    the whole catalog); ``asymmetric+cache``: the same reading the cached lower layers;
+    ``+bf16``: that under bfloat16 autocast (the run itself trains in float32).
+    """
+    import torch
+
+    from app.catalog.open import open_catalog
+    from app.search.passages import passage_text
+    from training.base_model import mean_pool
+    from training.dequantize import load_bert
+    from training.train_biencoder import contrastive_loss
+
+    torch.set_num_threads(config.threads)
+    vectors, codes = passage_matrix(index_dir)
+    rows = {code: i for i, code in enumerate(codes)}
+    passages = {
+        d: torch.nn.functional.normalize(torch.from_numpy(vectors[:, :d]), dim=-1)
+        for d in config.dims
+    }
+    texts = training_texts(data, rows, config)
+    rng = random.Random(config.seed)
+    sample = [rng.sample(texts, config.batch_size) for _ in range(steps + 1)]
+    store = open_catalog()
+    model = load_bert(init / "encoder.onnx")
+    towers = Towers(model, config.trainable_layers, config.max_length, init / "tokenizer.json")
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=1e-6)
+
+    def step_symmetric(batch: list[Text]) -> None:
+        for i, layer in enumerate(model.encoder.layer):
+            layer.requires_grad_(i >= model.config.num_hidden_layers // 2)
+        passage_texts = [
+            "passage: " + passage_text(store.get(codes[t.row])) for t in batch for _ in (0, 1)
+        ]
+        enc = towers.tokenizer.encode_batch(["query: " + t.query for t in batch] + passage_texts)
+        ids, mask = _pad([e.ids for e in enc])
+        out = mean_pool(model(input_ids=ids, attention_mask=mask).last_hidden_state, mask)
+        q, p = out[: len(batch)], out[len(batch) :: 2]
+        contrastive_loss(q, p, 0.05, (384, 256, 128, 64)).backward()
+
+    def step_uncached(batch: list[Text]) -> None:
+        ids, mask = _pad(towers.pieces([t.query for t in batch]))
+        with torch.no_grad():
+            hidden = towers.bottom(ids, mask)
+        queries = towers.top(hidden, mask)
+        gold = torch.tensor([t.row for t in batch])
+        full_softmax_loss(
+            queries, passages, gold, torch.ones(len(batch)), config.temperature, config.dims
+        ).backward()
+
+    cache = Cache.build(towers, [t.query for b in sample for t in b])
+
+    def step_cached(batch_index: int) -> None:
+        rows_ = list(range(batch_index * config.batch_size, (batch_index + 1) * config.batch_size))
+        hidden, mask = cache.batch(rows_)
+        gold = torch.tensor([sample[batch_index][i].row for i in range(config.batch_size)])
+        full_softmax_loss(
+            towers.top(hidden, mask), passages, gold, torch.ones(len(rows_)),
+            config.temperature, config.dims,
+        ).backward()  # fmt: skip
+
+    def step_bf16(batch_index: int) -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            step_cached(batch_index)
+
+    result = {}
+    for name, run_step in (
+        ("symmetric", lambda b: step_symmetric(sample[b])),
+        ("asymmetric", lambda b: step_uncached(sample[b])),
+        ("asymmetric+cache", step_cached),
+        ("asymmetric+cache+bf16", step_bf16),
+    ):
+        run_step(0)  # warm-up
+        started = time.perf_counter()
+        for b in range(1, steps + 1):
+            run_step(b)
+            optimizer.step()
+            optimizer.zero_grad()
+        seconds = time.perf_counter() - started
+        result[name] = round(steps * config.batch_size / seconds, 1)
+    return {"pairs_per_second": result, "threads": config.threads, "batch": config.batch_size,
+            "steps": steps, "load_average": os.getloadavg()[0]}  # fmt: skip
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, help="examples.jsonl of training.data.build")
@@ -771,10 +861,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="write the two-tower encoder of the run's best checkpoint to DIR",
     )
+    parser.add_argument(
+        "--speed",
+        action="store_true",
+        help="measure training pairs/s of the symmetric and asymmetric steps",
+    )
     parser.add_argument("--report", type=Path, default=Path("training/reports/query-encoder"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     config = with_overrides(CONFIGS[args.config], args.set)
+    if args.speed:
+        if args.data is None:
+            parser.error("--speed needs --data")
+        result = speed(args.data, args.init, args.index, config)
+        args.report.mkdir(parents=True, exist_ok=True)
+        with atomic_text_writer(args.report / "speed.json") as fh:
+            fh.write(json.dumps(result, indent=2) + "\n")
+        print(json.dumps(result))
+        return 0
     if args.export:
         metrics = export_run(args.out, args.init, args.index, args.export, args.report)
         log.info("exported %s: %s", args.export, metrics["dev"])
