@@ -19,7 +19,8 @@ each over a whole-catalog index at its full dimension built once under ``build/d
 (named by the encoder file's SHA-256). Asked for by ``--config``, a missing encoder or index
 is made first (the catalog embedding takes a while); in a run of every configuration they are
 skipped unless already built. ``--keep-rows`` keeps, in ``summary.md``, the rows of
-configurations an earlier run reported in ``--out`` and this one did not run.
+configurations an earlier run reported in ``--out`` and this one did not run;
+``--summary-only`` runs nothing and rewrites ``summary.md`` from those reports.
 
 Typo robustness is a number in every report: unless ``--no-typos``, each configuration also
 searches the same mentions as a seeded typist types them (``training.typos``: accents dropped,
@@ -348,9 +349,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep-rows", action="store_true",
                         help="Keep in summary.md the configurations reported in --out by an "
                              "earlier run and not run now (their metrics.json).")
+    parser.add_argument("--summary-only", action="store_true",
+                        help="Run nothing: rewrite summary.md from the reports in --out.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
+    if args.summary_only:
+        return write_summary({}, args.out, args.dataset, keep_rows=True)
     splits = tuple(s.strip() for s in args.alias_splits.split(",") if s.strip())
     sources = tuple(alias_source(s) for s in splits)
     mentions = [(m.text, m.code) for m in read_codiesp_mentions(args.mentions)]
@@ -408,19 +413,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                 reranker, Typist(seed=args.typo_seed) if args.typos else None, ranker,
             )
         store.close()
+    return write_summary(all_metrics, args.out, args.dataset, args.keep_rows)
+
+
+def write_summary(
+    all_metrics: dict[str, dict[str, float]], out: Path, dataset: str, keep_rows: bool
+) -> int:
+    """Write ``out/summary.md`` (and print it) for ``all_metrics``; with ``keep_rows``, also
+    for the configurations reported in ``out`` by an earlier run and not in ``all_metrics``."""
     earlier = []
-    if args.keep_rows:
+    if keep_rows:
         ran = all_metrics
         all_metrics = {}
         for name in CONFIGS:
             if name in ran:
                 all_metrics[name] = ran[name]
-            elif (reported := reported_metrics(args.out, name)) is not None:
+            elif (reported := reported_metrics(out, name)) is not None:
                 all_metrics[name] = reported
                 earlier.append(name)
-    args.out.mkdir(parents=True, exist_ok=True)
-    summary = render_summary(all_metrics, args.dataset, earlier)
-    (args.out / "summary.md").write_text(summary, "utf-8")
+    out.mkdir(parents=True, exist_ok=True)
+    summary = render_summary(all_metrics, dataset, earlier)
+    (out / "summary.md").write_text(summary, "utf-8")
     sys.stdout.write(summary)
     return 0
 

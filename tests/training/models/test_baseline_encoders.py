@@ -32,6 +32,7 @@ from training.evaluate import (
     render_summary,
     reported_metrics,
 )
+from training.evaluate import main as evaluate_main
 
 from .conftest import CHARS, WORDS, tiny_bert
 
@@ -165,6 +166,8 @@ def test_evaluate_config_runs_a_baseline_row(
     summary = render_summary({"dense-minilm": metrics}, "tiny", earlier=["dense-minilm"])
     assert "| dense-minilm | all | 2 |" in summary and "all-MiniLM-L6-v2" in summary
     assert "earlier run" in summary
+    assert evaluate_main(["--summary-only", "--out", str(out), "--dataset", "tiny"]) == 0
+    assert (out / "summary.md").read_text() == summary  # rows from the reports, nothing run
 
 
 def test_prepare_exports_from_a_pinned_wheel(
