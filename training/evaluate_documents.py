@@ -36,7 +36,7 @@ import numpy as np
 from app.catalog.default import alias_source, build_default_catalog
 from app.catalog.store import CatalogStore
 from app.document.analyse import DocumentAnalyzer, keep_detected, load_stats
-from app.document.detector import default_model_path
+from app.document.detector import MODEL_FILE, default_model_path
 from app.document.lexicon import STATS_FILE, SpotterStats
 from app.document.records import auto_accepted
 from app.document.spotter import SpotterConfig
@@ -244,6 +244,16 @@ def invalid_codes(store: CatalogStore, docs: Sequence[Document]) -> set[str]:
     codes = sorted({g.code for d in docs for g in d.gold})
     records = store.get_many(codes)
     return {c for c in codes if c not in records or not records[c].valid}
+
+
+def model_label(detector: Path | None) -> str | None:
+    """The detector's model file as the report names it: the bundled one relative to the
+    resources folder, any other as given."""
+    if detector is None:
+        return None
+    if detector.resolve() == default_model_path().resolve():
+        return str(Path("resources") / MODEL_FILE)
+    return str(detector)
 
 
 def compare(before: Sequence[DocumentResult], after: Sequence[DocumentResult],
@@ -626,7 +636,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "top_k": args.top_k,
             "catalog_edition": edition,
             "stats_file": str(Path("resources") / STATS_FILE),
-            "detector_model": str(detector) if detector is not None else None,
+            "detector_model": model_label(detector),
             "open_ms": open_ms,
             "batch_latency": batch,
             "cpu_alone": cpu_percentiles(cpu_alone),
