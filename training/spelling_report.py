@@ -254,7 +254,8 @@ def render(facts: dict) -> str:
         f"{speller['spanish_targets']} Spanish correction targets; built from the catalog in "
         f"{speller['build_s_median']} s (median of 5, max {speller['build_s_max']} s), once "
         "per catalog and alias sources when a pipeline opens.",
-        "- Latency the analysis adds per query (correction + lay terms), ms p50 / p95: clean "
+        "- Latency the analysis adds per query (correction, lay terms and translation), "
+        "ms p50 / p95: clean "
         f"{speller['added_analysis_clean']['p50_ms']} / "
         f"{speller['added_analysis_clean']['p95_ms']}, typos "
         f"{speller['added_analysis_typos']['p50_ms']} / "
