@@ -220,7 +220,14 @@ def test_killed_run_resumes_from_its_checkpoint(
     for name in tops[0]:
         assert torch.allclose(tops[0][name], tops[1][name], atol=1e-5), name
 
-    metrics = export_run(killed, init_dir, index_dir, tmp_path / "model", tmp_path / "report")
+    # a random tiny model does not beat its start on dev: nothing is exported ...
+    with pytest.raises(SystemExit, match="does not beat"):
+        export_run(killed, init_dir, index_dir, tmp_path / "model", tmp_path / "report")
+    assert not (tmp_path / "model").exists()
+    # ... unless told to export anyway; the other checks still hold
+    metrics = export_run(
+        killed, init_dir, index_dir, tmp_path / "model", tmp_path / "report", require_gain=False
+    )
     assert TextEncoder(tmp_path / "model").two_towers
     assert metrics["passage_agreement"]["exported"] >= metrics["passage_agreement"]["init"] - 0.002
     assert "tuned query tower (int8)" in (tmp_path / "report" / "report.md").read_text()
