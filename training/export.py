@@ -260,10 +260,18 @@ def merge_towers(query_path: Path, passage_path: Path, split: int, out: Path) ->
     onnx.save(merged, str(out))
 
 
-def export_towers(query_model, passage_model, init: Path, out: Path, trainable_layers: int) -> Path:
+def export_towers(
+    query_model,
+    passage_model,
+    init: Path,
+    out: Path,
+    trainable_layers: int,
+    query_variant: str | None = None,
+) -> Path:
     """Write an encoder directory holding ``query_model``'s and ``passage_model``'s towers.
 
-    Quantised as the ``init`` encoder was; tokenizer and settings are ``init``'s.
+    Quantised as the ``init`` encoder was (the query tower as ``query_variant`` if given: a
+    variant that keeps some top layers in float); tokenizer and settings are ``init``'s.
     """
     import tempfile
 
@@ -278,16 +286,21 @@ def export_towers(query_model, passage_model, init: Path, out: Path, trainable_l
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         paths = {}
-        for name, model in (("query", query_model), ("passage", passage_model)):
+        for name, model, how in (
+            ("query", query_model, query_variant or variant),
+            ("passage", passage_model, variant),
+        ):
             fp32 = Path(tmp) / f"{name}.fp32.onnx"
             export_fp32(model, fp32)
             paths[name] = Path(tmp) / f"{name}.onnx"
-            quantize(fp32, paths[name], variant)
+            quantize(fp32, paths[name], how)
         merged = Path(tmp) / MODEL_FILE
         merge_towers(paths["query"], paths["passage"], split, merged)
         if init.resolve() != out.resolve():
             shutil.copyfile(init / TOKENIZER_FILE, out / TOKENIZER_FILE)
         config["towers"] = {"query_layers_tuned": trainable_layers, "shared_layers": split}
+        if query_variant and query_variant != variant:
+            config["towers"]["query_quantization"] = query_variant
         (Path(tmp) / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         for name in (MODEL_FILE, CONFIG_FILE):
             (Path(tmp) / name).replace(out / name)
