@@ -266,17 +266,17 @@ def export_towers(
     init: Path,
     out: Path,
     trainable_layers: int,
-    query_variant: str | None = None,
+    variant: str | None = None,
 ) -> Path:
     """Write an encoder directory holding ``query_model``'s and ``passage_model``'s towers.
 
-    Quantised as the ``init`` encoder was (the query tower as ``query_variant`` if given: a
-    variant that keeps some top layers in float); tokenizer and settings are ``init``'s.
+    Quantised as ``variant`` (default: as the ``init`` encoder was); tokenizer and settings
+    are ``init``'s.
     """
     import tempfile
 
     config = json.loads((init / CONFIG_FILE).read_text(encoding="utf-8"))
-    variant = config.get("quantization", "qint8-pc-emb")
+    variant = variant or config.get("quantization", "qint8-pc-emb")
     split = query_model.config.num_hidden_layers - trainable_layers
     shared = passage_model.state_dict()
     for name, weight in query_model.state_dict().items():
@@ -286,21 +286,17 @@ def export_towers(
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out) as tmp:
         paths = {}
-        for name, model, how in (
-            ("query", query_model, query_variant or variant),
-            ("passage", passage_model, variant),
-        ):
+        for name, model in (("query", query_model), ("passage", passage_model)):
             fp32 = Path(tmp) / f"{name}.fp32.onnx"
             export_fp32(model, fp32)
             paths[name] = Path(tmp) / f"{name}.onnx"
-            quantize(fp32, paths[name], how)
+            quantize(fp32, paths[name], variant)
         merged = Path(tmp) / MODEL_FILE
         merge_towers(paths["query"], paths["passage"], split, merged)
         if init.resolve() != out.resolve():
             shutil.copyfile(init / TOKENIZER_FILE, out / TOKENIZER_FILE)
         config["towers"] = {"query_layers_tuned": trainable_layers, "shared_layers": split}
-        if query_variant and query_variant != variant:
-            config["towers"]["query_quantization"] = query_variant
+        config["quantization"] = variant
         (Path(tmp) / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         for name in (MODEL_FILE, CONFIG_FILE):
             (Path(tmp) / name).replace(out / name)
