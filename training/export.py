@@ -125,23 +125,6 @@ def export(
     return out
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, required=True, help="BertModel checkpoint dir")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--quant", choices=sorted(QUANT_VARIANTS), default="qint8-pc-emb")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    export(args.model, args.out, args.quant)
-    size = (args.out / MODEL_FILE).stat().st_size / 1e6
-    log.info("wrote %s (%s, %.1f MB)", args.out, args.quant, size)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
-
-
 # ---------------------------------------------------------------- two towers in one file
 
 
@@ -301,3 +284,21 @@ def export_towers(
         for name in (MODEL_FILE, CONFIG_FILE):
             (Path(tmp) / name).replace(out / name)
     return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, required=True, help="BertModel checkpoint dir")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--quant", choices=sorted(QUANT_VARIANTS), default="qint8-pc-emb")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    export(args.model, args.out, args.quant)
+    size = (args.out / MODEL_FILE).stat().st_size / 1e6
+    log.info("wrote %s (%s, %.1f MB)", args.out, args.quant, size)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+

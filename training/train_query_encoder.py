@@ -159,12 +159,15 @@ def dev_mentions(limit: int = 0) -> list[DevMention]:
 class Towers:
     """A BertModel split at its frozen bottom (cached) and its trainable top layers."""
 
-    def __init__(self, model, trainable_layers: int, max_length: int, tokenizer_path: Path):
+    def __init__(self, model, trainable_layers: int, max_length: int, encoder_dir: Path):
         from tokenizers import Tokenizer
+
+        from app.search.encoder import CONFIG_FILE, TOKENIZER_FILE, EncoderConfig
 
         self.model = model
         self.split = model.config.num_hidden_layers - trainable_layers
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        self.prefix = EncoderConfig.read(encoder_dir / CONFIG_FILE).query_prefix
+        self.tokenizer = Tokenizer.from_file(str(encoder_dir / TOKENIZER_FILE))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(max_length)
         model.requires_grad_(False)
@@ -201,7 +204,7 @@ class Towers:
         return mean_pool(hidden, mask)
 
     def pieces(self, texts: Sequence[str]) -> list[list[int]]:
-        return [e.ids for e in self.tokenizer.encode_batch(["query: " + t for t in texts])]
+        return [e.ids for e in self.tokenizer.encode_batch([self.prefix + t for t in texts])]
 
 
 class Cache:
@@ -252,15 +255,13 @@ class Cache:
 
 
 def _pad(pieces: Sequence[list[int]]):
+    """Torch ``input_ids`` and ``attention_mask`` padded as the runtime pads them."""
     import torch
 
-    width = max(len(p) for p in pieces)
-    ids = torch.full((len(pieces), width), 1, dtype=torch.long)  # 1 = <pad>
-    mask = torch.zeros((len(pieces), width), dtype=torch.long)
-    for j, p in enumerate(pieces):
-        ids[j, : len(p)] = torch.tensor(p)
-        mask[j, : len(p)] = 1
-    return ids, mask
+    from app.search.onnx_runtime import pad_ids
+
+    feed = pad_ids(pieces)
+    return torch.from_numpy(feed["input_ids"]), torch.from_numpy(feed["attention_mask"])
 
 
 def length_batches(cache: Cache, size: int, rng: random.Random) -> list[list[int]]:
@@ -391,10 +392,7 @@ def train(
         for d in config.dims
     }
     towers = Towers(
-        load_bert(init / "encoder.onnx"),
-        config.trainable_layers,
-        config.max_length,
-        init / "tokenizer.json",
+        load_bert(init / "encoder.onnx"), config.trainable_layers, config.max_length, init
     )
     texts = training_texts(data, rows, config)
     dev = dev_mentions(config.dev_limit)
@@ -437,6 +435,7 @@ def train(
         "epoch": 0,
         "batch": 0,
         "weights": [1.0] * len(texts),
+        "wrong": [False] * len(texts),  # this epoch's misses so far (the next epoch's weights)
         "history": [],
         "evals": [],
         "best": None,
@@ -497,7 +496,7 @@ def train(
     while state["epoch"] < config.epochs and not stopped:
         epoch_rng = random.Random(config.seed * 1000 + state["epoch"])
         batches = length_batches(cache, config.batch_size, epoch_rng)
-        wrong = np.zeros(len(texts), dtype=bool)
+        wrong = state["wrong"]
         progress = tqdm(
             range(state["batch"], len(batches)),
             desc=f"epoch {state['epoch'] + 1}",
@@ -523,7 +522,8 @@ def train(
             with torch.no_grad():  # which examples the model still ranks wrong (for re-weighting)
                 q = torch.nn.functional.normalize(queries.detach()[:, :dim], dim=-1)
                 best = (q @ passages[dim].T).argmax(dim=1)
-                wrong[rows_] = (best != gold[rows_]).numpy()
+                for i, miss in zip(rows_, (best != gold[rows_]).tolist(), strict=True):
+                    wrong[i] = miss
             state["history"].append(round(loss.item(), 4))
             state["batch"] = b + 1
             state["pairs"] += len(rows_)
@@ -540,16 +540,17 @@ def train(
                 break
         if not stopped:
             state["weights"] = [config.hard_weight if w else 1.0 for w in wrong]
+            state["wrong"] = [False] * len(texts)
             state["epoch"] += 1
             state["batch"] = 0
     checkpoint_and_eval()
     return write_log(out, config, state, len(texts))
 
 
-def write_log(out: Path, config: QueryConfig, state: dict, pairs: int) -> dict:
+def write_log(out: Path, config: QueryConfig, state: dict, examples: int) -> dict:
     summary = {
         "config": asdict(config),
-        "examples": pairs,
+        "examples": examples,
         "epochs_done": state["epoch"],
         "pairs_trained": state["pairs"],
         "train_seconds": round(state["seconds"], 1),
@@ -636,39 +637,31 @@ def torch_queries(towers: Towers, texts: Sequence[str], dim: int) -> np.ndarray:
 
 def _export_and_check(
     query,
+    passage,
     init: Path,
     index_dir: Path,
     staging: Path,
     config: QueryConfig,
-    query_variant: str,
-    before: float,
+    variant: str,
+    reference: dict,
 ) -> tuple[float, dict, float]:
-    """Export into ``staging`` and measure it: (int8 drop, dev rows, passage agreement)."""
-    from app.catalog.open import open_catalog
+    """Export into ``staging`` as ``variant`` and measure it against ``reference`` (the dev
+    rows of the init encoder and the torch model): (int8 drop, dev rows, passage agreement)."""
     from app.search.encoder import TextEncoder
-    from training.dequantize import load_bert
     from training.export import export_towers
 
-    passage = load_bert(init / "encoder.onnx")
-    export_towers(query, passage, init, staging, config.trainable_layers, query_variant)
+    export_towers(query, passage, init, staging, config.trainable_layers, variant)
     after = passage_agreement(staging, index_dir)
-    if after < before - 0.002:
+    if after < reference["agreement"] - 0.002:
         raise SystemExit(
-            f"the exported passage tower drifted from the index ({after:.4f} < {before:.4f})"
+            "the exported passage tower drifted from the index "
+            f"({after:.4f} < {reference['agreement']:.4f})"
         )
-    vectors, codes = passage_matrix(index_dir)
-    dim = config.dims[0]
-    dev = dev_mentions(config.dev_limit)
-    texts = [m.text for m in dev]
-    store = open_catalog()
-    towers = Towers(query, config.trainable_layers, config.max_length, init / "tokenizer.json")
+    vectors, codes, dev, store = reference["dev"]
+    int8 = TextEncoder(staging, dim=config.dims[0]).encode([m.text for m in dev], "query")
     rows = {
-        name: dev_scores(vectors_, vectors, codes, dev, store)
-        for name, vectors_ in (
-            ("init encoder (int8)", TextEncoder(init, dim=dim).encode(texts, "query")),
-            ("tuned query tower (torch)", torch_queries(towers, texts, dim)),
-            ("tuned query tower (int8)", TextEncoder(staging, dim=dim).encode(texts, "query")),
-        )
+        **reference["rows"],
+        "tuned query tower (int8)": dev_scores(int8, vectors, codes, dev, store),
     }
     drop = (
         rows["tuned query tower (torch)"]["all_exact_top1"]
@@ -698,8 +691,30 @@ def export_run(
     config = QueryConfig(
         **{k: tuple(v) if isinstance(v, list) else v for k, v in saved["config"].items()}
     )
+    from app.catalog.open import open_catalog
+    from app.search.encoder import TextEncoder
+    from training.dequantize import load_bert
+
     query, best = tuned_model(run, init, config)
+    passage = load_bert(init / "encoder.onnx")
     before = passage_agreement(init, index_dir)
+    vectors, codes = passage_matrix(index_dir)
+    dev = dev_mentions(config.dev_limit)
+    texts = [m.text for m in dev]
+    store = open_catalog()
+    dim = config.dims[0]
+    towers = Towers(query, config.trainable_layers, config.max_length, init)
+    reference = {
+        "agreement": before,
+        "dev": (vectors, codes, dev, store),
+        "rows": {
+            name: dev_scores(vectors_, vectors, codes, dev, store)
+            for name, vectors_ in (
+                ("init encoder (int8)", TextEncoder(init, dim=dim).encode(texts, "query")),
+                ("tuned query tower (torch)", torch_queries(towers, texts, dim)),
+            )
+        },
+    }
     staging = out.with_name(out.name + ".new")
     variant = json.loads((init / "encoder.json").read_text(encoding="utf-8")).get(
         "quantization", "qint8-pc-emb"
@@ -711,7 +726,7 @@ def export_run(
     for query_variant in choices:
         try:
             drop, rows, after = _export_and_check(
-                query, init, index_dir, staging, config, query_variant, before
+                query, passage, init, index_dir, staging, config, query_variant, reference
             )
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -837,7 +852,7 @@ def speed(data: Path, init: Path, index_dir: Path, config: QueryConfig, steps: i
     sample = [rng.sample(texts, config.batch_size) for _ in range(steps + 1)]
     store = open_catalog()
     model = load_bert(init / "encoder.onnx")
-    towers = Towers(model, config.trainable_layers, config.max_length, init / "tokenizer.json")
+    towers = Towers(model, config.trainable_layers, config.max_length, init)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=1e-6)
 
