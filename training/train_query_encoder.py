@@ -312,29 +312,19 @@ def dev_scores(
     store,
 ) -> dict[str, float]:
     """``training.metrics.score`` of exact whole-catalog dense retrieval, plus recall@50."""
+    from training.dense_eval import exact_top
     from training.metrics import MentionResult, score
 
     valid = {c: bool(r.valid) for c, r in store.get_many(sorted({m.gold for m in dev})).items()}
     results, hits50 = [], []
-    depth = min(50, len(codes) - 1)
-    for start in range(0, len(dev), 512):
-        block = queries[start : start + 512] @ passages.T
-        top = np.argpartition(-block, depth, axis=1)[:, :depth]
-        for k, row in enumerate(block):
-            i = start + k
-            best = top[k][np.argsort(-row[top[k]], kind="stable")]
-            ranked = tuple(codes[int(j)] for j in best)
-            results.append(
-                MentionResult(
-                    dev[i].text,
-                    dev[i].gold,
-                    ranked[:10],
-                    dev[i].seen,
-                    0.0,
-                    valid.get(dev[i].gold, False),
-                )
+    for mention, ranked in zip(dev, exact_top(queries, passages, codes, 50), strict=True):
+        results.append(
+            MentionResult(
+                mention.text, mention.gold, ranked[:10], mention.seen, 0.0,
+                valid.get(mention.gold, False),
             )
-            hits50.append(dev[i].gold in ranked)
+        )  # fmt: skip
+        hits50.append(mention.gold in ranked)
     scores = score(results, store.chapter_of)
     hits = np.array(hits50)
     unseen = ~np.array([m.seen for m in dev])
