@@ -231,3 +231,80 @@ def test_killed_run_resumes_from_its_checkpoint(
     assert TextEncoder(tmp_path / "model").two_towers
     assert metrics["passage_agreement"]["exported"] >= metrics["passage_agreement"]["init"] - 0.002
     assert "tuned query tower (int8)" in (tmp_path / "report" / "report.md").read_text()
+
+
+def test_cache_subset_keeps_the_rows_asked_for() -> None:
+    from training.train_query_encoder import Cache
+
+    hidden = torch.arange(12, dtype=torch.float16).reshape(6, 2)
+    cache = Cache(hidden, np.array([0, 1, 4, 6]))  # texts of 1, 3 and 2 tokens
+    part = cache.subset([2, 0])
+    assert len(part) == 2 and [part.length(0), part.length(1)] == [2, 1]
+    assert part.hidden.tolist() == hidden[[4, 5, 0]].tolist()
+
+
+def test_held_out_folds_leave_out_their_mentions_and_score_the_ranker(
+    init_dir: Path, examples: Path, store, data_dir: Path, tmp_path: Path
+) -> None:
+    """Each fold's encoder trains without the train mentions only its documents hold (sharing
+    the whole run's cache), exports with its fold recorded, and the ranker's examples builder
+    takes exactly the set of folds."""
+    from dataclasses import replace
+
+    from app.catalog.aliases import read_codiesp_mentions
+    from app.catalog.default import codiesp_file
+    from app.search.normalize import normalize_text
+    from app.search.vector_index import DenseIndex, build_index
+    from training.ranker.data import fold_retrievers
+    from training.train_query_encoder import (
+        CACHE_FILE,
+        LOG_FILE,
+        QueryConfig,
+        export_run,
+        held_out_mentions,
+        train,
+    )
+
+    held = [held_out_mentions(f"{k}/2", 13) for k in range(2)]
+    assert held[0] and held[1] and not held[0] & held[1]
+    train_mentions = {normalize_text(m.text) for m in read_codiesp_mentions(codiesp_file("train"))}
+    assert held[0] | held[1] < train_mentions  # mentions of both halves stay for both
+    chosen = [m for h in held for m in sorted(h)[:3]]
+    data = tmp_path / "examples.jsonl"
+    data.write_text(examples.read_text(encoding="utf-8") + "".join(
+        json.dumps({"query": text, "code": CODES[i], "lang": "es", "source": "codiesp-train",
+                    "style": "mention"}) + "\n" for i, text in enumerate(chosen)
+    ), encoding="utf-8")  # fmt: skip
+    index = tmp_path / "index"
+    build_index(store, TextEncoder(init_dir, dim=32), index, codes=CODES)
+    config = QueryConfig(epochs=1, batch_size=4, checkpoint_minutes=1e9, trainable_layers=1,
+                         dims=(32, 16), threads=1, max_length=32, other_languages=8, lr=1e-3,
+                         dev_limit=50)  # fmt: skip
+    whole = train(data, tmp_path / "whole", init_dir, index, config)
+    encoders = []
+    for k in (1, 0):
+        run = tmp_path / f"fold{k}"
+        run.mkdir()
+        (run / CACHE_FILE).symlink_to(tmp_path / "whole" / CACHE_FILE)
+        log = train(data, run, init_dir, index, replace(config, hold_out=f"{k}/2"))
+        # each held mention is one row: itself, its repeat and two typist variants left out
+        assert log["examples"] == whole["examples"] - 3 * 4
+        encoders.append(tmp_path / f"encoder{k}")
+        assert export_run(run, init_dir, index, encoders[-1], tmp_path / "report") == {
+            "hold_out": f"{k}/2"
+        }
+        settings = json.loads((encoders[-1] / "encoder.json").read_text())
+        assert settings["hold_out"] == {"fold": k, "folds": 2, "seed": 13}
+        assert json.loads((run / LOG_FILE).read_text())["config"]["hold_out"] == f"{k}/2"
+    assert not (tmp_path / "report").exists()  # a fold's encoder is no shipping candidate
+
+    from app.search.dense import DenseRetriever
+
+    dense = DenseRetriever(TextEncoder(init_dir, dim=32), DenseIndex.open(index))
+    folds, seed, retrievers = fold_retrievers(encoders, dense)
+    assert (folds, seed) == (2, 13)
+    assert [r.encoder.model_dir for r in retrievers] == encoders[::-1]
+    with pytest.raises(SystemExit, match="folds 0..K-1"):
+        fold_retrievers(encoders[:1], dense)
+    with pytest.raises(SystemExit, match="not a held-out"):
+        fold_retrievers([init_dir, encoders[0]], dense)
