@@ -216,6 +216,12 @@ def export_onnx(ranker, sample: np.ndarray, path: Path) -> dict[str, float]:
     return agreement
 
 
+def examples_facts(examples: Path) -> dict:
+    """What ``training.ranker.data`` recorded about the examples (``examples.json``)."""
+    path = examples / "examples.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m training.ranker.train", description=__doc__,
@@ -274,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "synthetic": bool(args.synthetic and (args.examples / "synthetic.npz").exists()),
         "dev_groups": int(len(dev.sizes)), "dev_pool_recall": pool_recall,
         "train_seconds": round(seconds, 1), "seed": args.seed, "params": PARAMS,
+        "dense_folds": examples_facts(args.examples).get("dense_folds", 0),
     }
     report = {"ranked": ranked, "first_stage": baseline, "calibration": calibration,
               "facts": facts, "ablation": ablation, "importance": importance}
