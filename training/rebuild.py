@@ -100,9 +100,10 @@ def plan(
         examples = work / "ranker-examples"
         folds = [str(d) for d in fold_encoders if d.is_dir()]
         status = ranker_data.main(
-            ["--out", str(examples), "--resources", str(out)]
+            ["--out", str(examples), "--resources", str(out),
+             "--encoder-data", str(data / "examples.jsonl")]
             + (["--fold-encoders", *folds] if folds else [])
-        )
+        )  # fmt: skip
         return status or ranker_train.main(
             ["--examples", str(examples), "--out", str(out / "ranker"), "--ablate"]
         )

@@ -66,6 +66,22 @@ def test_shared_documents_are_refused(tmp_path: Path) -> None:
         data.main(["--train", same, "--dev", same, "--out", str(tmp_path)])
 
 
+def test_synthetic_mentions_leave_out_what_the_encoder_trained_on(
+    fold_store, mentions, tmp_path: Path
+) -> None:
+    from training.ranker.data import synthetic_mentions, training_queries
+
+    first = synthetic_mentions(fold_store, mentions, 30, 13)
+    pairs = tmp_path / "examples.jsonl"
+    pairs.write_text("".join(json.dumps({"query": m.text.upper(), "code": m.code}) + "\n"
+                             for m in first[:10]), encoding="utf-8")  # fmt: skip
+    known = training_queries(pairs)
+    assert known == {normalize_text(m.text) for m in first[:10]}
+    again = synthetic_mentions(fold_store, mentions, 30, 13, known)
+    assert len(again) == 30 and not {normalize_text(m.text) for m in again} & known
+    assert [m.text for m in again[:20]] == [m.text for m in first[10:30]]
+
+
 def test_tiny_run_trains_reports_and_exports_a_loadable_ranker(tmp_path: Path) -> None:
     pytest.importorskip("onnxmltools")
     from app.search.ranker import LearnedRanker

@@ -12,7 +12,8 @@ the bundled query encoder was tuned on the train mentions themselves, so their d
 are better than a new document's and a ranker trained on them over-trusts dense. Each train
 mention is then scored by the encoder of its fold (``training.train_query_encoder`` with
 ``--set hold_out=k/K``, exported with ``--export``), which never saw it; dev and synthetic
-mentions keep the bundled one.
+mentions keep the bundled one, and ``--encoder-data`` (the encoder's training pairs) keeps
+out the synthetic mentions the encoder trained on, for the same reason.
 
 Synthetic Spanish mentions (``--synthetic N``, ``synthetic.npz``) add what CodiEsp rarely
 shows: the deterministic recipe's template variants (``training.data.synthetic``: a code's
@@ -185,9 +186,14 @@ def labels(codes: Sequence[str], gold: str, store: CatalogStore) -> np.ndarray:
 
 
 def synthetic_mentions(
-    store: CatalogStore, mentions: Sequence[Mention], n: int, seed: int
+    store: CatalogStore,
+    mentions: Sequence[Mention],
+    n: int,
+    seed: int,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[Mention]:
-    """Up to ``n`` template mentions of valid codes in the categories of ``mentions``."""
+    """Up to ``n`` template mentions of valid codes in the categories of ``mentions``, but
+    none whose normalised text is in ``exclude``."""
     from training.data.catalog_view import CatalogView
     from training.data.synthetic import GeneratorContext, make_generator
 
@@ -201,10 +207,18 @@ def synthetic_mentions(
     rng.shuffle(codes)
     out: list[Mention] = []
     for example in generator.generate(codes, rng):  # codes without Spanish text give none
+        if normalize_text(example.query) in exclude:
+            continue
         out.append(Mention(f"synthetic-{len(out)}", example.code, example.query, "", 0))
         if len(out) >= n:
             break
     return out
+
+
+def training_queries(path: Path) -> frozenset[str]:
+    """The normalised queries of a ``training.data.build`` examples file."""
+    with open(path, encoding="utf-8") as handle:
+        return frozenset(normalize_text(json.loads(line)["query"]) for line in handle)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -223,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="Which example files to (re)build.")
     parser.add_argument("--resources", type=Path,
                         help="Resources holding the encoder and index (default: the app's).")
+    parser.add_argument("--encoder-data", type=Path, metavar="EXAMPLES",
+                        help="The query encoder's training pairs: synthetic mentions among "
+                             "them are left out (the encoder knows them by heart).")
     parser.add_argument("--fold-encoders", type=Path, nargs="+", metavar="DIR",
                         help="Held-out query encoders scoring the train mentions of their fold.")
     args = parser.parse_args(argv)
@@ -260,7 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         collect(store, dev, dict.fromkeys({m.doc_id for m in dev}, every), load.retriever,
                 "dev").save(args.out / "dev.npz")
     if "synthetic" in parts and args.synthetic:
-        synthetic = synthetic_mentions(store, train, args.synthetic, args.seed)
+        exclude = training_queries(args.encoder_data) if args.encoder_data else frozenset()
+        synthetic = synthetic_mentions(store, train, args.synthetic, args.seed, exclude)
         collect(store, synthetic, dict.fromkeys({m.doc_id for m in synthetic}, every),
                 load.retriever, "synthetic").save(args.out / "synthetic.npz")
     facts = {"folds": args.folds, "seed": args.seed, "train_mentions": len(train),
@@ -268,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              "features": list(FEATURES),
              "dense": load.retriever is not None,
              "dense_folds": dense_folds,
+             "synthetic_excluded": str(args.encoder_data) if args.encoder_data else None,
              "seconds": round(time.perf_counter() - started, 1)}
     (args.out / "examples.json").write_text(json.dumps(facts, indent=2) + "\n", "utf-8")
     store.close()
