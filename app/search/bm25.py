@@ -30,8 +30,16 @@ VARIANT_WEIGHT = 0.9
 #: low, so that it fills in where the Spanish finds little (measured on CodiEsp dev, see
 #: ``training/reports/spelling/spelling.md``).
 TRANSLATED_WEIGHT = 0.3
+#: The same in ``"bridge"`` mode (BM25 without a dense stage beside it): the translation is
+#: the only way to the English titles, so it counts as much as the query as typed (chosen
+#: on a slice of CodiEsp train, ``training/reports/translation/tuning.md``).
+BRIDGE_WEIGHT = 1.0
+#: Exponent of a document's own coverage (the share of its words the query holds) in the
+#: score of BM25 without a dense stage: "Nausea" beats "Disturbances of skin sensation" for
+#: "sensación de náusea" (chosen on a slice of CodiEsp train, see ``tuning.md``).
+DOC_COVERAGE = 1.0
 #: What BM25 does with the translated query (see :class:`BM25Retriever`).
-TRANSLATION_MODES = ("merge", "off", "only")
+TRANSLATION_MODES = ("merge", "bridge", "off", "only")
 #: Words in more documents than this do not select documents for the translated query.
 COMMON_DOCS = 1000
 #: How many best documents of the translated query are read (per look-up).
@@ -53,8 +61,7 @@ def fts_expression(tokens: list[str], prefix_last: bool = False) -> str:
     return " OR ".join(quoted)
 
 
-def _coverage(tokens: list[str], text: str, prefix_last: bool = False) -> float:
-    words = set(tokenize(text))
+def _coverage(tokens: list[str], words: set[str], prefix_last: bool = False) -> float:
     hits = sum(t in words for t in tokens[:-1])
     last = tokens[-1]
     if last in words or (prefix_last and any(w.startswith(last) for w in words)):
@@ -73,8 +80,17 @@ def _groups(translated: str) -> list[tuple[str, ...]]:
     return list(out)[:32]
 
 
-def _group_coverage(groups: list[tuple[str, ...]], text: str) -> float:
-    words = set(tokenize(text))
+def _doc_coverage(words: set[str] | frozenset[str], doc: list[str]) -> float:
+    """The share of a document's content words (``doc``: its tokens) that are among
+    ``words`` (1.0 for a document without any).
+
+    Example: ``_doc_coverage({"nausea"}, ["nausea", "and", "vomiting"]) == 0.5``
+    """
+    content = [w for w in doc if w not in STOP_WORDS]
+    return sum(w in words for w in content) / len(content) if content else 1.0
+
+
+def _group_coverage(groups: list[tuple[str, ...]], words: set[str]) -> float:
     return sum(any(w in words for w in group) for group in groups) / len(groups)
 
 
@@ -88,9 +104,18 @@ class BM25Retriever:
         prefix_last: treat the last word as a prefix (type-ahead).
         doc_limit: how many best documents to aggregate.
         translation: ``"merge"`` searches the query's English translation
-            (``Query.translated``) too, its scores weighed by :data:`TRANSLATED_WEIGHT`;
-            ``"off"`` does not; ``"only"`` searches nothing else (a separate retriever,
-            named ``bm25_en``, e.g. for a fusion member or ranking features of its own).
+            (``Query.translated``) too when no document holds every word of the Spanish,
+            its scores weighed by :data:`TRANSLATED_WEIGHT` (beside a dense stage, which
+            reads Spanish against English itself); ``"bridge"`` searches it unless an
+            *alias* holds every word of the Spanish (a coder's own wording of one code:
+            a Spanish title found whole still leaves the more specific English codes to
+            find), weighed by :data:`BRIDGE_WEIGHT` (BM25 without a dense stage); ``"off"``
+            does not; ``"only"`` searches nothing else (a separate retriever, named
+            ``bm25_en``, e.g. for a fusion member or ranking features of its own).
+        doc_coverage: exponent of each document's own coverage (the share of its content
+            words the searched form holds, a translated form's alternatives all counting)
+            in its score; 0 leaves it out (beside a dense stage), :data:`DOC_COVERAGE`
+            for BM25 alone.
 
     Example: ``BM25Retriever(store).retrieve(analyze_query("fractura de fémur"), 10)``
     """
@@ -104,6 +129,7 @@ class BM25Retriever:
         prefix_last: bool = False,
         doc_limit: int = 300,
         translation: str = "merge",
+        doc_coverage: float = 0.0,
     ):
         if translation not in TRANSLATION_MODES:
             raise ValueError(f"translation must be one of {TRANSLATION_MODES}, not {translation!r}")
@@ -112,6 +138,7 @@ class BM25Retriever:
         self.prefix_last = prefix_last
         self.doc_limit = doc_limit
         self.translation = translation
+        self.doc_coverage = doc_coverage
         if translation == "only":
             self.name = "bm25_en"
 
@@ -159,10 +186,12 @@ class BM25Retriever:
         """Best codes for the query's content words (empty when it has none).
 
         The query's variants (corrected spelling, lay terms in clinical words) and its
-        English translation (see ``translation``; only when no document holds every word
-        of the query or a variant) are searched as well, each on its own, and a code keeps
-        its best score; their scores are weighed by :data:`VARIANT_WEIGHT`
-        and :data:`TRANSLATED_WEIGHT` so that, all else equal, what was typed leads.
+        English translation (see ``translation``: in ``"merge"`` mode only when no
+        document holds every word of the query or a variant, in ``"bridge"`` mode unless
+        an alias does) are searched as well, each on its own, and a code keeps its best
+        score; their scores are weighed by :data:`VARIANT_WEIGHT` and
+        :data:`TRANSLATED_WEIGHT` (:data:`BRIDGE_WEIGHT`) so that, all else equal, what
+        was typed leads.
         """
         sql, params = self._sql()
         best: dict[str, tuple[float, str]] = {}
@@ -172,13 +201,16 @@ class BM25Retriever:
         groups = []
         if query.translated and self.translation != "off":
             groups = _groups(query.translated)
-        complete = False  # a document holds every word of a form already
+        bridge = self.translation == "bridge"
+        complete = False  # a document (an alias when bridging) holds every word of a form
+        parsed: dict[str, list[str]] = {}  # document text -> its tokens
         for number, form in enumerate([*forms, None] if groups else forms):
             if form is None:  # the translated query: word groups, see _translated_rows
                 if complete and forms:
                     break  # the Spanish found it all: the translation would add noise
                 rows = self._translated_rows(sql, params, groups)
                 cover = partial(_group_coverage, groups)
+                words = frozenset(w for group in groups for w in group)
             else:
                 tokens = content_tokens(form)
                 if not tokens:
@@ -187,15 +219,21 @@ class BM25Retriever:
                     sql, [fts_expression(tokens, self.prefix_last), *params, self.doc_limit]
                 )
                 cover = partial(_coverage, tokens, prefix_last=self.prefix_last)
+                words = frozenset(tokens)
             weight = 1.0 if number == 0 and form else VARIANT_WEIGHT if form else (
-                TRANSLATED_WEIGHT if forms else 1.0
+                (BRIDGE_WEIGHT if bridge else TRANSLATED_WEIGHT) if forms else 1.0
             )
             for code, field, count, text, bm25 in rows:
+                doc = parsed.get(text)
+                if doc is None:
+                    doc = parsed[text] = tokenize(text)
                 # BM25 over OR-ed words lets a short document sharing one word win; weigh
                 # by the share of query words the document covers so full matches lead.
-                coverage = cover(text)
-                complete = complete or coverage == 1.0
+                coverage = cover(set(doc))
+                complete = complete or (coverage == 1.0 and (not bridge or field == "alias"))
                 score = -bm25 * FIELD_WEIGHTS.get(field, 1.0) * coverage**2 * weight
+                if self.doc_coverage:
+                    score *= _doc_coverage(words, doc) ** self.doc_coverage
                 if field == "alias":
                     score *= 1.0 + 0.1 * math.log(count)
                 if code not in best or score > best[code][0]:

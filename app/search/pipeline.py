@@ -14,7 +14,7 @@ import numpy as np
 from app.catalog.store import CatalogStore
 from app.search.abbreviations import AbbreviationTable
 from app.search.alias import AliasRetriever
-from app.search.bm25 import BM25Retriever
+from app.search.bm25 import DOC_COVERAGE, BM25Retriever
 from app.search.candidates import CandidateGenerator, CandidateSpace
 from app.search.code_lookup import CodeLookupRetriever
 from app.search.completion import complete_record
@@ -97,7 +97,13 @@ def first_stage_members(
         members.append((AliasRetriever(store, config.alias_sources), config.alias_weight))
     if config.retriever != "dense":
         sources = config.alias_sources if config.aliases else ()
-        bm25 = BM25Retriever(store, alias_sources=sources, prefix_last=config.prefix_last)
+        # Beside a dense stage the translation only fills in; without one it is the only
+        # way to the English titles (BM25Retriever's "bridge" mode), and BM25 alone also
+        # weighs how much of each document the query holds.
+        alone = dense is None or config.retriever == "bm25"
+        bm25 = BM25Retriever(store, alias_sources=sources, prefix_last=config.prefix_last,
+                             translation="bridge" if alone else "merge",
+                             doc_coverage=DOC_COVERAGE if alone else 0.0)
         members.append((bm25, 1.0))
     if dense is not None and config.retriever != "bm25":
         members.append((dense, config.dense_weight))

@@ -197,3 +197,71 @@ def test_bundled_lexicon_reads_cognates_and_inflections(store: CatalogStore) -> 
     assert "shoulder" in query.translated.replace("|", " ").split()
     words = Translator.default().words
     assert "psychotic" in words["psicotico"] and "thoracic" in words["toracico"]
+
+
+def test_bridge_mode_translates_unless_an_alias_holds_the_whole_query(
+    store: CatalogStore,
+) -> None:
+    vocabulary = vocabulary_for(store, ())
+    # A WHO Spanish title holds both words: "merge" leaves the translation out, "bridge"
+    # (BM25 without a dense stage) still looks for the English titles, as strongly as the
+    # Spanish, and finds codes the Spanish alone does not.
+    query = analyze_query("hipertensión esencial", vocabulary=vocabulary)
+    off = BM25Retriever(store, alias_sources=(), translation="off").retrieve(query, 20)
+    bridged = BM25Retriever(store, alias_sources=(), translation="bridge").retrieve(query, 20)
+    assert bridged != off
+    assert {c.code for c in bridged} - {c.code for c in off}
+    only = BM25Retriever(store, alias_sources=(), translation="only").retrieve(query, 20)
+    from_english = {c.code: c.score for c in only}
+    assert any(from_english.get(c.code) == pytest.approx(c.score) for c in bridged
+               if c.code not in {o.code for o in off})  # weighed by BRIDGE_WEIGHT = 1
+    # A coder's wording that an alias holds whole is not translated.
+    sources = tuple(s for (s,) in store.query(
+        "SELECT DISTINCT source FROM search_docs WHERE field = 'alias' ORDER BY source"))
+    aliased = vocabulary_for(store, sources)
+    texts = [t for (t,) in store.query(
+        "SELECT text FROM search_docs WHERE field = 'alias' ORDER BY id LIMIT 200")]
+    held = next(q for q in (analyze_query(t, vocabulary=aliased) for t in texts)
+                if q.translated and len(q.expanded.split()) >= 2)
+    with_aliases = BM25Retriever(store, alias_sources=sources, translation="bridge")
+    assert with_aliases.retrieve(held, 10) == BM25Retriever(
+        store, alias_sources=sources, translation="off").retrieve(held, 10)
+
+
+def test_bm25_bridges_to_english_only_without_a_dense_stage(store: CatalogStore) -> None:
+    from app.search.pipeline import first_stage_members
+
+    def bm25_mode(config: PipelineConfig, dense: object | None = None) -> str:
+        members = first_stage_members(store, config, dense)  # type: ignore[arg-type]
+        return next(r for r, _w in members if isinstance(r, BM25Retriever)).translation
+
+    assert bm25_mode(PipelineConfig(retriever="bm25", aliases=False)) == "bridge"
+    assert bm25_mode(PipelineConfig(retriever="bm25"), dense=object()) == "bridge"
+    assert bm25_mode(PipelineConfig(retriever="hybrid")) == "bridge"  # lexical only
+    assert bm25_mode(PipelineConfig(retriever="hybrid"), dense=object()) == "merge"
+    members = first_stage_members(store, PipelineConfig(retriever="hybrid"), object())  # type: ignore[arg-type]
+    assert next(r for r, _w in members if isinstance(r, BM25Retriever)).doc_coverage == 0.0
+
+
+def test_bm25_alone_weighs_how_much_of_each_document_the_query_holds(
+    store: CatalogStore,
+) -> None:
+    from app.search.bm25 import _doc_coverage
+
+    assert _doc_coverage({"nausea"}, ["nausea", "and", "vomiting"]) == 0.5
+    assert _doc_coverage({"pain"}, []) == 1.0
+    query = analyze_query("dolor dorso-lumbar", vocabulary=vocabulary_for(store, ()))
+    plain = BM25Retriever(store, alias_sources=(), translation="bridge").retrieve(query, 10)
+    weighted = BM25Retriever(store, alias_sources=(), translation="bridge",
+                             doc_coverage=1.0).retrieve(query, 10)
+    # "Pain in thoracic spine" says nothing the query does not; the lumbar disc titles do.
+    assert "M54.6" in [c.code for c in weighted[:2]]
+    assert "M54.6" not in [c.code for c in plain[:2]]
+    before = {c.code: c.score for c in plain}
+    assert all(c.score <= before[c.code] + 1e-9 for c in weighted if c.code in before)
+    pipeline = SearchPipeline(
+        store, config=PipelineConfig(retriever="bm25", aliases=False, rerank=False)
+    )
+    assert [r.code for r in pipeline.search("dolor dorso-lumbar", top_k=2)] == [
+        c.code for c in weighted[:2]
+    ]
