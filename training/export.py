@@ -221,8 +221,8 @@ def merge_towers(query_path: Path, passage_path: Path, split: int, out: Path) ->
     value = helper.make_tensor_value_info
     # The query tower's top stays in the main graph and the "then" branch only passes its
     # output on: inside an If branch onnxruntime cannot fuse attention with the mask computed
-    # outside it, and the unfused int8 graph drifts from torch (dev exact top-1 0.4235 against
-    # 0.4258 for the same query tower in a one-tower file). A passage pays for the query top.
+    # outside it, and the unfused int8 graph drifted further from torch on dev than the same
+    # query tower in a one-tower file. A passage pays for the query top.
     query_out = "query/" + output.name
     for node in q_top:
         node.output[:] = [query_out if o == output.name else o for o in node.output]
