@@ -220,9 +220,9 @@ def merge_towers(query_path: Path, passage_path: Path, split: int, out: Path) ->
     (output,) = q_graph.output
     value = helper.make_tensor_value_info
     # The query tower's top stays in the main graph and the "then" branch only passes its
-    # output on: inside an If branch onnxruntime cannot fuse attention with the mask computed
-    # outside it, and the unfused int8 graph drifted further from torch on dev than the same
-    # query tower in a one-tower file. A passage pays for the query top.
+    # output on: onnxruntime fuses a subgraph's nodes less (skip layer norms), and the query
+    # path must compute what the same tower in a one-tower file computes (a drift there was
+    # enough to cost 0.002 dev exact top-1 at int8). A passage pays for the query top.
     query_out = "query/" + output.name
     for node in q_top:
         node.output[:] = [query_out if o == output.name else o for o in node.output]
@@ -246,6 +246,9 @@ def merge_towers(query_path: Path, passage_path: Path, split: int, out: Path) ->
         list(q_graph.input) + [value(TOWER_INPUT, onnx.TensorProto.BOOL, [])],
         [output],
         initializer=list(q_graph.initializer) + extra,
+        # the exporter's shapes: without them onnxruntime cannot prove the shapes its
+        # skip-layer-norm fusion needs, and the unfused graph drifts from a one-tower file
+        value_info=[v for v in q_graph.value_info if v.name != output.name],
     )
     merged = helper.make_model(graph, opset_imports=query.opset_import)
     merged.ir_version = query.ir_version
