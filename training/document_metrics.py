@@ -14,8 +14,13 @@ Span precision / recall / F1 (micro over documents)
     Precision counts matching predictions; recall counts gold spans matched by any
     prediction.
 
+Shown and proposed mentions
+    Span figures count every mention document mode shows; code sets, MAP and top-1 count
+    only the *proposed* ones (``PredictedMention.proposed``: a mention whose best code is too
+    uncertain is shown for review, its code not proposed; ``app.document.analyse``).
+
 Code sets (micro over documents)
-    Predicted: the top-1 codes of a document's mentions; gold: its gold codes; at ``exact``
+    Predicted: the top-1 codes of a document's proposed mentions; gold: its gold codes; at ``exact``
     (the code) and ``category`` (first 3 characters) resolution.
     ``exact_lenient`` (when the caller says which gold codes are not valid in the catalog's
     edition): as ``exact``, but a gold code that cannot be submitted in that edition (CodiEsp
@@ -58,12 +63,14 @@ RESOLUTIONS: dict[str, Callable[[str], str]] = {
 
 @dataclass(frozen=True)
 class PredictedMention:
-    """A predicted mention: its span, negation flag and ranked codes (best first)."""
+    """A predicted mention: its span, negation flag, ranked codes (best first) and whether
+    its code is proposed for the document's code set (False: shown for review only)."""
 
     start: int
     end: int
     negated: bool = False
     ranked: tuple[str, ...] = ()
+    proposed: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,11 @@ class DocumentResult:
     def kept(self, keep_negated: bool) -> tuple[PredictedMention, ...]:
         """The predictions, without negated ones unless ``keep_negated``."""
         return self.predicted if keep_negated else tuple(p for p in self.predicted if not p.negated)
+
+    def coded(self, keep_negated: bool) -> tuple[PredictedMention, ...]:
+        """The proposed predictions (those whose codes count), without negated ones unless
+        ``keep_negated``."""
+        return tuple(p for p in self.kept(keep_negated) if p.proposed)
 
 
 def _prf(tp_pred: int, n_pred: int, tp_gold: int, n_gold: int) -> tuple[float, float, float]:
@@ -131,7 +143,7 @@ def code_set_scores(
     key = RESOLUTIONS[resolution]
     tp = n_pred = n_gold = 0
     for result in results:
-        predicted = {key(p.ranked[0]) for p in result.kept(keep_negated) if p.ranked}
+        predicted = {key(p.ranked[0]) for p in result.coded(keep_negated) if p.ranked}
         gold = {key(g.code) for g in result.gold}
         tp += len(predicted & gold)
         n_pred += len(predicted)
@@ -151,7 +163,7 @@ def lenient_code_set_scores(
     """
     tp_pred = tp_gold = n_pred = n_gold = 0
     for result in results:
-        predicted = {p.ranked[0] for p in result.kept(keep_negated) if p.ranked}
+        predicted = {p.ranked[0] for p in result.coded(keep_negated) if p.ranked}
         gold = {g.code for g in result.gold}
 
         def match(code: str, g: str) -> bool:
@@ -213,17 +225,18 @@ def mean_average_precision(
         gold = {key(g.code) for g in result.gold}
         if not gold:
             continue
-        ranking = [key(code) for code in ranked_codes(result.kept(keep_negated))]
+        ranking = [key(code) for code in ranked_codes(result.coded(keep_negated))]
         values.append(average_precision(ranking, gold))
     return float(np.mean(values)) if values else 0.0
 
 
 def top1_on_overlaps(results: Sequence[DocumentResult]) -> dict[str, float]:
-    """Top-1 accuracy of predicted spans that overlap a gold span (exact and category)."""
+    """Top-1 accuracy of proposed predicted spans that overlap a gold span (exact and
+    category)."""
     n = 0
     correct = {name: 0 for name in RESOLUTIONS}
     for result in results:
-        for pred in result.predicted:
+        for pred in result.coded(True):
             codes = {g.code for g in result.gold if _overlaps(pred.start, pred.end, g.fragments)}
             if not codes:
                 continue
@@ -289,6 +302,7 @@ def score_documents(
         "documents": len(results),
         "mentions": sum(len(r.predicted) for r in results),
         "negated": sum(p.negated for r in results for p in r.predicted),
+        "proposed": sum(p.proposed for r in results for p in r.predicted),
     }
     for mode, keep in (("kept", True), ("dropped", False)):
         for name, value in span_scores(results, keep).items():

@@ -35,7 +35,7 @@ import numpy as np
 
 from app.catalog.default import alias_source, build_default_catalog
 from app.catalog.store import CatalogStore
-from app.document.analyse import DocumentAnalyzer, keep_detected, load_stats
+from app.document.analyse import DocumentAnalyzer, is_proposed, load_stats
 from app.document.detector import MODEL_FILE, default_model_path
 from app.document.lexicon import STATS_FILE, SpotterStats
 from app.document.records import auto_accepted
@@ -64,44 +64,61 @@ log = logging.getLogger(__name__)
 SPLIT = "dev"
 ALIAS_SPLITS = ("train",)
 DEFAULT_OUT = Path("training/reports/codiesp-dev/documents")
+#: ``training.detector_thresholds``' result, in the output folder.
+THRESHOLDS_FILE = "detector_thresholds.json"
 #: The search configuration that codes mentions: the app's (``PipelineConfig()``: hybrid first
 #: stage, learned ranker when bundled), with train-only aliases.
 DEFAULT_RETRIEVER = "hybrid+ranker"
+
+#: Settings that give a variant the spans and code gate from before the detector thresholds
+#: were chosen on train (``python -m training.detector_thresholds``): Viterbi spans, no train
+#: filter after detection, no code floor for lexicon mentions.
+_BEFORE = {"detector_min_inside": None, "mention_min_precision": 0.0, "code_min_confidence": 0.0}
+#: The default from before: its detector-only mentions under the code floor are left out.
+PREVIOUS_DEFAULT = "lexicon+crf, code conf >= 0.5"
 
 #: Spotter variants measured, each adding to the one before; see :data:`VARIANT_NOTES`.
 VARIANTS: dict[str, SpotterConfig] = {
     "aliases": SpotterConfig(
         name="aliases", titles=False, abbreviations=False, min_precision=0.0, min_exact=0.0,
-        extend=False, detector="off",
+        extend=False, detector="off", **_BEFORE,
     ),
     "lexicon": SpotterConfig(name="lexicon", min_precision=0.0, min_exact=0.0, extend=False,
-                             detector="off"),
-    "lexicon+filter": SpotterConfig(name="lexicon+filter", extend=False, detector="off"),
-    "lexicon+filter+extend": SpotterConfig(name="lexicon+filter+extend", detector="off"),
+                             detector="off", **_BEFORE),
+    "lexicon+filter": SpotterConfig(name="lexicon+filter", extend=False, detector="off",
+                                    **_BEFORE),
+    "lexicon+filter+extend": SpotterConfig(name="lexicon+filter+extend", detector="off",
+                                           **_BEFORE),
     "lexicon+filter+extend+triggers": SpotterConfig(
-        name="lexicon+filter+extend+triggers", triggers=True, detector="off"
+        name="lexicon+filter+extend+triggers", triggers=True, detector="off", **_BEFORE
     ),
     "lexicon+filter+extend+plurals": SpotterConfig(
-        name="lexicon+filter+extend+plurals", fold_plurals=True, detector="off"
+        name="lexicon+filter+extend+plurals", fold_plurals=True, detector="off", **_BEFORE
     ),
-    "crf": SpotterConfig(name="crf", detector="crf", detector_min_code_confidence=0.0),
+    "crf": SpotterConfig(name="crf", detector="crf", detector_min_code_confidence=0.0,
+                         **_BEFORE),
     "crf+lexicon": SpotterConfig(name="crf+lexicon", detector="crf+lexicon",
-                                 detector_min_code_confidence=0.0),
+                                 detector_min_code_confidence=0.0, **_BEFORE),
     "lexicon+crf": SpotterConfig(name="lexicon+crf", detector="lexicon+crf",
-                                 detector_min_code_confidence=0.0),
+                                 detector_min_code_confidence=0.0, **_BEFORE),
     "lexicon+crf@0.8": SpotterConfig(name="lexicon+crf@0.8", detector="lexicon+crf",
                                      detector_min_confidence=0.8,
-                                     detector_min_code_confidence=0.0),
-    "lexicon+crf@0.9": SpotterConfig(name="lexicon+crf@0.9", detector="lexicon+crf",
-                                     detector_min_confidence=0.9,
-                                     detector_min_code_confidence=0.0),
-    "lexicon+crf, code conf >= 0.5": SpotterConfig(),
-    "lexicon+crf, code conf >= 0.8": SpotterConfig(
-        name="lexicon+crf, code conf >= 0.8", detector="lexicon+crf",
-        detector_min_code_confidence=0.8),
+                                     detector_min_code_confidence=0.0, **_BEFORE),
+    PREVIOUS_DEFAULT: SpotterConfig(name=PREVIOUS_DEFAULT, drop_unproposed=True, **_BEFORE),
+    "lexicon+crf, code conf < 0.5 shown": SpotterConfig(
+        name="lexicon+crf, code conf < 0.5 shown", **_BEFORE),
+    "+ train filter": SpotterConfig(
+        name="+ train filter", detector_min_inside=None, code_min_confidence=0.0),
+    "+ marginal spans": SpotterConfig(name="+ marginal spans", code_min_confidence=0.0),
+    "crf~ (marginal spans, train filter)": SpotterConfig(
+        name="crf~ (marginal spans, train filter)", detector="crf",
+        detector_min_code_confidence=0.0, code_min_confidence=0.0),
+    "+ code conf >= 0.2": SpotterConfig(name="+ code conf >= 0.2", code_min_confidence=0.2),
+    "+ code conf >= 0.3": SpotterConfig(),
+    "+ code conf >= 0.4": SpotterConfig(name="+ code conf >= 0.4", code_min_confidence=0.4),
 }
 #: The app's default (``SpotterConfig()``): timed end to end, the others reuse its searches.
-DEFAULT_VARIANT = "lexicon+crf, code conf >= 0.5"
+DEFAULT_VARIANT = "+ code conf >= 0.3"
 #: The lexicon spotter alone (the default before the detector shipped): its time per note is
 #: measured too.
 LEXICON_VARIANT = "lexicon+filter+extend"
@@ -124,10 +141,23 @@ VARIANT_NOTES = {
     "lexicon+crf": "the default spotter's spans, plus the learned detector's spans that overlap "
     "none of them (union)",
     "lexicon+crf@0.8": "the same, adding only detector spans of confidence >= 0.8",
-    "lexicon+crf@0.9": "the same, adding only detector spans of confidence >= 0.9",
-    "lexicon+crf, code conf >= 0.5": "lexicon+crf, keeping a detector-only mention only when "
-    "its best code's calibrated confidence is >= 0.5",
-    "lexicon+crf, code conf >= 0.8": "the same with >= 0.8",
+    PREVIOUS_DEFAULT: "the previous default: lexicon+crf, keeping a detector-only mention only "
+    "when its best code's calibrated confidence is >= 0.5",
+    "lexicon+crf, code conf < 0.5 shown": "the same, but a detector-only mention under 0.5 is "
+    "shown for review (span figures count it) instead of left out; its code is not proposed "
+    "(code figures as before)",
+    "+ train filter": "+ drop a mention of either source whose text (a lexicon phrase or a "
+    "single word) overlapped a gold mention in < `mention_min_precision` of its train "
+    "occurrences (spotter statistics, train only)",
+    "+ marginal spans": "+ the detector's spans read from its per-word marginals (a word is "
+    "inside when P(B) + P(I) >= `detector_min_inside`) instead of the Viterbi tags; both "
+    "thresholds chosen by cross-validation on train (`python -m training.detector_thresholds`)",
+    "crf~ (marginal spans, train filter)": "the learned detector alone, with the marginal spans "
+    "and the train filter",
+    "+ code conf >= 0.2": "+ any mention whose best code's calibrated confidence is < 0.2 is "
+    "shown but not proposed (`code_min_confidence`)",
+    "+ code conf >= 0.3": "the same with 0.3 (the default)",
+    "+ code conf >= 0.4": "the same with 0.4",
 }
 
 
@@ -138,14 +168,16 @@ Coded = tuple[tuple[str, ...], float | None]
 def predictions(analyzer: DocumentAnalyzer, text: str, search: Callable[[str], Coded]
                 ) -> tuple[PredictedMention, ...]:
     """A variant's mentions of one text, coded through ``search`` (mention text -> codes and
-    confidence); detector-only mentions under the variant's code confidence floor are
-    dropped as the app drops them (``app.document.analyse.keep_detected``)."""
-    floor = analyzer.spotter.config.detector_min_code_confidence
+    confidence), each proposed or not as the app decides
+    (``app.document.analyse.is_proposed``; left out with ``drop_unproposed``)."""
+    cfg = analyzer.spotter.config
     out = []
     for m in analyzer.find_mentions(text):
         codes, confidence = search(m.text)
-        if keep_detected(m, (confidence,) if codes else (), floor):
-            out.append(PredictedMention(m.start, m.end, m.negated, codes))
+        proposed = is_proposed(m, (confidence,) if codes else (),
+                               cfg.detector_min_code_confidence, cfg.code_min_confidence)
+        if proposed or not cfg.drop_unproposed:
+            out.append(PredictedMention(m.start, m.end, m.negated, codes, proposed))
     return tuple(out)
 
 
@@ -153,7 +185,8 @@ def predictions(analyzer: DocumentAnalyzer, text: str, search: Callable[[str], C
 #: mention (its note, its coded mention) or not. CodiEsp codes negated findings, so the
 #: app's starting decision is also measured with negated mentions kept.
 CODE_SET_POLICIES: dict[str, tuple[str, Callable[[str, CodedMention], bool]]] = {
-    "every mention": ("the default: every mention's best code", lambda note, c: True),
+    "every proposed mention": ("the default: every proposed mention's best code",
+                               lambda note, c: True),
     "accepted": (
         "only mentions that start accepted in the app and `code-documents` (not negated, "
         "whole words, best code valid and not of *baja* confidence)", auto_accepted),
@@ -198,7 +231,7 @@ def run_timed(
             m = coded.mention
             codes = tuple(r.code for r in coded.results)
             cache[m.text] = (codes, coded.results[0].confidence if coded.results else None)
-            preds.append(PredictedMention(m.start, m.end, m.negated, codes))
+            preds.append(PredictedMention(m.start, m.end, m.negated, codes, coded.proposed))
         results.append(DocumentResult(doc.doc_id, doc.gold, tuple(preds), seconds))
         if policies is not None:
             for name, (_, keep) in CODE_SET_POLICIES.items():
@@ -236,6 +269,14 @@ def run_variant(
         out.append(DocumentResult(doc.doc_id, doc.gold, predictions(analyzer, doc.text, search),
                                   seconds))
     return out
+
+
+def read_thresholds(path: Path) -> dict | None:
+    """``training.detector_thresholds``' result, or None when it has not been run."""
+    if not path.exists():
+        log.warning("no %s: run python -m training.detector_thresholds", path)
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def invalid_codes(store: CatalogStore, docs: Sequence[Document]) -> set[str]:
@@ -333,6 +374,33 @@ def _lenient(metrics: dict, mode: str) -> str:
                       for x in ("precision", "recall", "f1"))
 
 
+def threshold_lines(selection: dict) -> list[str]:
+    """The report's lines on the detector thresholds chosen on train
+    (``training.detector_thresholds``' JSON)."""
+    chosen = selection["chosen"]
+    lines = [
+        "", "Detector thresholds (`detector_min_inside`, `mention_min_precision`), chosen "
+        f"without dev by `python -m training.detector_thresholds`: {selection['rule']}, "
+        f"{selection['folds']} folds over {selection['documents']} train notes, each fold "
+        "spotted and detected by a CRF, statistics and aliases from the other folds "
+        f"(`{THRESHOLDS_FILE}`). Chosen: min_inside {chosen['detector_min_inside']}, "
+        f"min_precision {chosen['mention_min_precision']} (train span overlap P / R / F1 "
+        f"{_f(chosen['overlap_precision'])} / {_f(chosen['overlap_recall'])} / "
+        f"{_f(chosen['overlap_f1'])}). The grid around it (the chosen row in bold):", "",
+        "| min_inside | min_precision | train span overlap P / R / F1 |", "|---|---|---|",
+    ]
+    for row in selection["grid"]:
+        inside, floor = row["detector_min_inside"], row["mention_min_precision"]
+        if inside != chosen["detector_min_inside"] and floor != chosen["mention_min_precision"]:
+            continue
+        mark = "**" if (inside, floor) == (chosen["detector_min_inside"],
+                                          chosen["mention_min_precision"]) else ""
+        lines.append(f"| {mark}{'Viterbi' if inside is None else inside}{mark} | {floor} "
+                     f"| {_f(row['overlap_precision'])} / {_f(row['overlap_recall'])} / "
+                     f"{_f(row['overlap_f1'])} |")
+    return lines
+
+
 def render_report(payload: dict) -> str:
     """The Markdown report of a ``metrics.json`` payload."""
     chosen = payload["chosen"]
@@ -366,17 +434,21 @@ def render_report(payload: dict) -> str:
         "",
         "## Spotter variants (negated mentions kept)",
         "",
-        "| variant | mentions | negated | span exact P / R / F1 | span overlap P / R / F1 "
+        "Span figures count every mention shown; code figures only the proposed ones (a "
+        "mention whose best code is too uncertain is shown for review, its code not proposed).",
+        "",
+        "| variant | mentions | proposed | negated | span exact P / R / F1 "
+        "| span overlap P / R / F1 "
         "| codes exact P / R / F1 | codes exact-lenient P / R / F1 | codes category F1 "
         "| MAP exact | MAP category | top-1 on overlaps (exact / category) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, entry in variants.items():
         v = entry["metrics"]
         k = "kept"
         lines.append(
             f"| {name}{' (default)' if name == chosen else ''} | {int(v['mentions'])} | "
-            f"{int(v['negated'])} | "
+            f"{int(v.get('proposed', v['mentions']))} | {int(v['negated'])} | "
             f"{_f(v[f'{k}_span_exact_precision'])} / {_f(v[f'{k}_span_exact_recall'])} / "
             f"{_f(v[f'{k}_span_exact_f1'])} | "
             f"{_f(v[f'{k}_span_overlap_precision'])} / {_f(v[f'{k}_span_overlap_recall'])} / "
@@ -396,6 +468,14 @@ def render_report(payload: dict) -> str:
         best = max(variants, key=lambda name: variants[name]["metrics"][key])
         lines.append(f"- {label}: `{best}` ({_f(variants[best]['metrics'][key])}; default "
                      f"{_f(m[key])})")
+    if payload.get("default_vs_previous"):
+        lines += ["", f"The default against the previous default (`{PREVIOUS_DEFAULT}`), "
+                  "paired bootstrap over the notes (1,000 resamples): difference "
+                  "[95% interval]", ""]
+        for label, b in payload["default_vs_previous"].items():
+            lines.append(f"- {label}: {b['difference']:+.4f} [{b['low']:+.4f}, {b['high']:+.4f}]")
+    if payload.get("detector_thresholds"):
+        lines += threshold_lines(payload["detector_thresholds"])
     if payload.get("default_vs_lexicon"):
         lines += ["", f"The default against the lexicon spotter alone (`{LEXICON_VARIANT}`), "
                   "paired bootstrap over the notes (1,000 resamples): difference "
@@ -508,8 +588,12 @@ NOTES = [
     "found only through titles, abbreviations and (variant) head words.",
     "- Exact span recall is bounded by discontinuous and nested gold spans (see Data); overlap "
     "figures say how often a coder is shown the right stretch of text.",
-    "- Code sets use each mention's top-1 code only; MAP uses every mention's ranked list "
-    "merged per document.",
+    "- Code sets use each proposed mention's top-1 code only; MAP uses every proposed "
+    "mention's ranked list merged per document. A mention is shown but not proposed when its "
+    "best code is too uncertain (the default: calibrated confidence < 0.3, or < 0.5 for a "
+    "mention only the learned detector found); it does not start accepted in the app or in "
+    "`cielo code-documents`, and span figures count it (a coder sees that stretch of text "
+    "highlighted, with its candidate codes).",
     "- Code editions: the learned ranker proposes codes valid in the catalog's edition "
     "(ICD-10-CM 2026: `R51.9`, `T14.8XXA`, `M54.50`); CodiEsp was coded with CIE-10-ES 2018 "
     "(`R51`, `T14.8`, `M54.5`, not valid for submission today). `exact` counts such a pair as "
@@ -520,19 +604,27 @@ NOTES = [
     "- Variants other than the default and the lexicon spotter reuse their search results "
     "(same pipeline, same mention text -> same codes), so only those two are timed end to end.",
     "- The default fuses the learned detector with the lexicon spotter: the spotter's mentions, "
-    "plus the detector's where the spotter found none and the learned ranker's calibrated "
-    "confidence in the best code is at least 0.5 (a detector-only mention is not kept when the "
-    "pipeline gives no confidence). It was chosen on the document code set (exact, "
-    "exact-lenient, category) and MAP together, which it raises by about 0.005 F1 over the "
-    "lexicon spotter alone (paired bootstrap over the 250 notes: 95% interval about "
-    "[0.001, 0.010] for each code-set F1); it also raises span overlap recall, at some span "
-    "precision. Among the lexicon variants, extending a match hands the search more context "
-    "(\"dolor en fosa renal\" rather than \"dolor\"); triggers raise overlap recall but cost "
-    "more precision than they gain; plural folding is neutral.",
-    "- The spotter's thresholds (`SpotterConfig`) and the fusion (among the variants above) were "
-    "picked on dev, so these dev figures are slightly optimistic, by about the size of the "
-    "differences between the best variants; the lexicon, statistics and detector never saw "
-    "dev.",
+    "plus the detector's where the spotter found none, the detector's spans read from its "
+    "per-word marginal probabilities, and mentions of either source dropped when train says "
+    "their text is seldom a mention (both thresholds chosen by cross-validation on train, "
+    "above, never on dev). Detector-only mentions whose best code is under 0.5 are shown, not "
+    "proposed (the previous default left them out: the same code figures, lower span recall); "
+    "any mention whose best code is under 0.3 is not proposed either. The code thresholds "
+    "(0.5 from before, 0.3 among 0.2 / 0.3 / 0.4) were picked on dev, so the code figures are "
+    "slightly optimistic, by about the size of the differences between those variants.",
+    "- The detector thresholds' selection rule was first the best train F1 among the points "
+    "reaching both targets (min_inside 0.35, min_precision 0.7; on dev span overlap P / R "
+    "0.859 / 0.820, recall 0.0002 under the target); it became the margin rule after that was "
+    "seen, so the rule, though not the thresholds, was informed by dev.",
+    "- The spotter's own thresholds (`SpotterConfig`: `min_precision`, `min_exact`, extension) "
+    "were picked on dev earlier; the lexicon, statistics and detector never saw dev.",
+    "- Tried and left out (measured on dev while choosing, differences in code exact F1): "
+    "also coding the spotter's and the detector's overlapping spans both (+0.004, but "
+    "overlapping mentions); re-searching a one-word mention widened over the next words of its "
+    "phrase and keeping the more confident code (+0.004, about 5 more searches per note); "
+    "keeping one code per category (-0.016); dropping an unspecified code when a sibling is "
+    "coded (-0.006); a higher-recall detector (min_inside 0.1 or 0.3) whose extra mentions "
+    "need a confident code (no gain).",
     "- Negation is rule-based (NegEx-style cues, pseudo-cues and terminators in "
     "`app/document/negation.py`; uncertainty with the same scopes in "
     "`app/document/uncertainty.py`); CodiEsp has no negation gold, so its accuracy is "
@@ -664,6 +756,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                    if k.startswith("kept_code_") or k == "mentions"}
             for name, results in policies.items()
         },
+        "default_vs_previous": (
+            compare(all_results[PREVIOUS_DEFAULT], all_results[chosen], invalid_gold)
+            if PREVIOUS_DEFAULT in all_results and chosen != PREVIOUS_DEFAULT else None),
+        "detector_thresholds": read_thresholds(args.out / THRESHOLDS_FILE),
         "default_vs_lexicon": (
             compare(all_results[LEXICON_VARIANT], all_results[chosen], invalid_gold)
             if chosen != LEXICON_VARIANT else None),

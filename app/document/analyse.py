@@ -24,6 +24,7 @@ from app.document.segment import sentences
 from app.document.spotter import Spotter, SpotterConfig
 from app.document.types import CodedMention, DocumentAnalysis, Mention
 from app.document.uncertainty import uncertain_cue, uncertainty_scopes
+from app.search.normalize import normalize_text
 from app.search.pipeline import SearchPipeline
 from app.search.types import SearchResult
 
@@ -153,16 +154,14 @@ class DocumentAnalyzer:
         return mentions
 
     def _spans(self, text: str, sentence_spans: list) -> list:
-        """The mention spans: the lexicon spotter's, the detector's, or their union."""
+        """The mention spans: the lexicon spotter's, the detector's, or their union
+        (:func:`fused_spans`)."""
+        spotted = self.spotter.spans(text, sentence_spans)
         if self.detector is None:
-            return self.spotter.spans(text, sentence_spans)
-        cfg = self.spotter.config
-        detected = self.detector.spans(text, sentence_spans)
-        if cfg.detector == "crf":
-            return [s for s in detected if s.confidence >= cfg.detector_min_confidence]
-        prefer = "lexicon" if cfg.detector == "lexicon+crf" else "detector"
-        return fuse(detected, self.spotter.spans(text, sentence_spans),
-                    cfg.detector_min_confidence, prefer)
+            return fused_spans(text, spotted, None, self.spotter)
+        detected = self.detector.spans(text, sentence_spans,
+                                       self.spotter.config.detector_min_inside)
+        return fused_spans(text, spotted, detected, self.spotter)
 
     def search(self, text: str, top_k: int = 5) -> tuple[SearchResult, ...]:
         """``pipeline.search(text, top_k)``, remembered for the session
@@ -186,21 +185,21 @@ class DocumentAnalyzer:
 
     def code(self, mentions: list[Mention], top_k: int = 5) -> list[CodedMention]:
         """Search each distinct mention text once (:meth:`search`: once per session) and
-        attach its results to every mention.
-
-        A mention only the detector found is dropped when its best code's calibrated
-        confidence is under ``SpotterConfig.detector_min_code_confidence`` (a result without
-        a confidence is kept).
+        attach its results to every mention, with whether it is proposed
+        (:func:`is_proposed`; ``SpotterConfig.drop_unproposed``: the others are left out).
         """
         found: dict[str, tuple[SearchResult, ...]] = {}
         for mention in mentions:
             if mention.text not in found:
                 found[mention.text] = self.search(mention.text, top_k)
-        floor = self.spotter.config.detector_min_code_confidence
-        return [
-            CodedMention(m, found[m.text]) for m in mentions
-            if keep_detected(m, found[m.text], floor)
-        ]
+        cfg = self.spotter.config
+        out = []
+        for m in mentions:
+            proposed = is_proposed(m, found[m.text], cfg.detector_min_code_confidence,
+                                   cfg.code_min_confidence)
+            if proposed or not cfg.drop_unproposed:
+                out.append(CodedMention(m, found[m.text], proposed))
+        return out
 
     def analyse(self, text: str, top_k: int = 5) -> DocumentAnalysis:
         """Find and code the mentions of a note (see :func:`analyse_document`)."""
@@ -225,18 +224,55 @@ class DocumentAnalyzer:
         )
 
 
-def keep_detected(mention: Mention, results: tuple[SearchResult, ...] | tuple[float | None],
-                  floor: float) -> bool:
-    """False for a mention only the detector found whose best code (``results[0]``: a
-    result, or its confidence) is less confident than ``floor``, or has no calibrated
-    confidence to judge it by (a pipeline without the learned ranker or a calibration)."""
-    if mention.source != "detector" or floor <= 0.0:
-        return True
-    if not results:
+def fused_spans(text: str, spotted: list, detected: list | None, spotter: Spotter) -> list:
+    """The note's mention spans from the spotter's and (None: no detector) the detector's,
+    as ``spotter.config`` says: each source without the spans whose text train says is
+    seldom a mention (``mention_min_precision``, :meth:`Spotter.train_rate`), then the
+    detector alone or fused with the spotter (:func:`app.document.detector.fuse`).
+
+    Example: ``fused_spans(note, spotter.spans(note), detector.spans(note), spotter)``
+    """
+    cfg = spotter.config
+
+    def common(spans: list) -> list:
+        if cfg.mention_min_precision <= 0.0:
+            return list(spans)
+        out = []
+        for span in spans:
+            rate = spotter.train_rate(normalize_text(text[span.start : span.end]))
+            if rate is None or rate >= cfg.mention_min_precision:
+                out.append(span)
+        return out
+
+    if detected is None:
+        return common(spotted)
+    detected = common(detected)
+    if cfg.detector == "crf":
+        return [s for s in detected if s.confidence >= cfg.detector_min_confidence]
+    prefer = "lexicon" if cfg.detector == "lexicon+crf" else "detector"
+    return fuse(detected, common(spotted), cfg.detector_min_confidence, prefer)
+
+
+def is_proposed(mention: Mention,
+                results: tuple[SearchResult, ...] | tuple[float | None, ...],
+                detector_floor: float, floor: float = 0.0) -> bool:
+    """Whether a mention's best code (``results[0]``: a result, or its confidence) is
+    proposed for the note's code set.
+
+    False for a mention only the detector found whose best code is less confident than
+    ``detector_floor``, or has no calibrated confidence to judge it by (a pipeline without
+    the learned ranker or a calibration), or without any code; and for any mention whose best
+    code has a calibrated confidence under ``floor``.
+
+    Example: ``is_proposed(mention, (0.7,), 0.5, 0.3)``
+    """
+    best = results[0] if results else None
+    confidence = best.confidence if isinstance(best, SearchResult) else best
+    if confidence is not None and confidence < floor:
         return False
-    best = results[0]
-    confidence = best if not isinstance(best, SearchResult) else best.confidence
-    return confidence is not None and confidence >= floor
+    if mention.source != "detector" or detector_floor <= 0.0:
+        return True
+    return confidence is not None and confidence >= detector_floor
 
 
 _ANALYZERS: weakref.WeakKeyDictionary[SearchPipeline, DocumentAnalyzer] = (

@@ -9,6 +9,11 @@ inside a lexicon phrase (a coded mention, i.e. an alias, or a Spanish title: lon
 B/I) and the punctuation around it. A span's confidence is the mean marginal probability of
 its tags.
 
+Spans are read from the tags either as the most likely tag sequence (Viterbi) or, with
+``min_inside`` (:meth:`MentionDetector.spans`), from each word's marginal probabilities
+(:func:`marginal_spans`): a word lies inside a mention when its probability of ``B`` or ``I``
+reaches ``min_inside``, which below 0.5 finds mentions the Viterbi path leaves out.
+
 :func:`fuse` joins the detector's spans with the lexicon spotter's (union: a spotter span
 that overlaps no detector span is added with the spotter's confidence), so a mention the
 lexicon knows is kept even when the CRF misses it.
@@ -168,6 +173,34 @@ def bio_spans(toks: Sequence[Token], tags: Sequence[str],
     return out
 
 
+#: A word inside a marginal span starts a new span when its ``B`` probability is above this.
+NEW_SPAN_B = 0.5
+
+
+def marginal_spans(toks: Sequence[Token], marginals: Sequence[tuple[float, float, float]],
+                   min_inside: float) -> list[ScoredSpan]:
+    """Spans from per-word marginal probabilities ``(B, I, O)``: runs of words whose ``B + I``
+    probability is at least ``min_inside``, a run split where a word's ``B`` probability is
+    above :data:`NEW_SPAN_B`; a span's confidence is the mean ``B + I`` of its words.
+
+    Example: ``marginal_spans(toks, [(0.3, 0.1, 0.6), (0.0, 0.5, 0.5), (0.0, 0.0, 1.0)], 0.4)``
+    is one span over the first two words (confidence 0.45)
+    """
+    out: list[ScoredSpan] = []
+    begin: int | None = None
+    inside = [1.0 - m[2] for m in marginals]
+    for i in range(len(toks) + 1):
+        word_in = i < len(toks) and inside[i] >= min_inside
+        restart = word_in and begin is not None and marginals[i][0] > NEW_SPAN_B
+        if begin is not None and (not word_in or restart):
+            conf = inside[begin:i]
+            out.append(ScoredSpan(toks[begin].start, toks[i - 1].end, sum(conf) / len(conf)))
+            begin = None
+        if word_in and begin is None:
+            begin = i
+    return out
+
+
 class MentionDetector:
     """Tags the words of a note with a crfsuite model (``B``/``I``/``O``).
 
@@ -209,17 +242,29 @@ class MentionDetector:
             abbreviation_flags(text, toks, self.abbreviations),
         )
 
-    def spans(self, text: str, sentence_spans: Iterable[Span] | None = None) -> list[ScoredSpan]:
-        """The detected mention spans of a note, in text order, with their confidence."""
+    def spans(self, text: str, sentence_spans: Iterable[Span] | None = None,
+              min_inside: float | None = None) -> list[ScoredSpan]:
+        """The detected mention spans of a note, in text order, with their confidence: the
+        Viterbi tags' spans, or with ``min_inside`` the marginal spans
+        (:func:`marginal_spans`)."""
         out: list[ScoredSpan] = []
         for sentence in sentence_spans if sentence_spans is not None else sentences(text):
             toks = tokens(text, sentence.start, sentence.end)
             if not toks:
                 continue
             tags = self.tagger.tag(self.sentence_features(text, toks))
-            conf = [self.tagger.marginal(tag, i) for i, tag in enumerate(tags)]
-            out.extend(bio_spans(toks, tags, conf))
+            if min_inside is None:
+                conf = [self.tagger.marginal(tag, i) for i, tag in enumerate(tags)]
+                out.extend(bio_spans(toks, tags, conf))
+            else:
+                out.extend(marginal_spans(toks, self.marginals(len(toks)), min_inside))
         return out
+
+    def marginals(self, n: int) -> list[tuple[float, float, float]]:
+        """``(B, I, O)`` marginal probabilities of the last tagged sentence's ``n`` words."""
+        labels = set(self.tagger.labels())
+        return [tuple(self.tagger.marginal(tag, i) if tag in labels else 0.0
+                      for tag in ("B", "I", "O")) for i in range(n)]
 
 
 def fuse(detected: Sequence[ScoredSpan], spotted: Sequence[Span],

@@ -15,13 +15,15 @@ from app.search.types import SearchResult
 
 
 def auto_accepted(note: str, coded: CodedMention) -> bool:
-    """Whether a mention starts accepted: not negated, a real word sequence of the note
-    (:func:`app.document.spans.is_word_span`), and a best code that is valid for submission
-    and not of low confidence ("baja"; a result without a confidence is not judged by it).
+    """Whether a mention starts accepted: proposed (``CodedMention.proposed``), not negated,
+    a real word sequence of the note (:func:`app.document.spans.is_word_span`), and a best
+    code that is valid for submission and not of low confidence ("baja"; a result without a
+    confidence is not judged by it).
     """
     best = coded.results[0] if coded.results else None
     return (
         best is not None
+        and coded.proposed
         and best.valid
         and best.confidence_level != "baja"
         and not coded.mention.negated

@@ -55,16 +55,29 @@ class SpotterConfig:
             :mod:`app.document.detector`, alone), ``"crf+lexicon"`` (their union, the
             detector's span kept where both found one) or ``"lexicon+crf"`` (their union, the
             spotter's span kept); see :func:`app.document.detector.fuse`. Without a detector
-            model (or python-crfsuite): ``"off"``. The default is ``"lexicon+crf"`` with
-            ``detector_min_code_confidence`` 0.5: the spotter's mentions, plus the detector's
-            where the spotter found none and the search codes them confidently.
+            model (or python-crfsuite): ``"off"``. The default is ``"lexicon+crf"``: the
+            spotter's mentions, plus the detector's where the spotter found none.
         detector_min_confidence: detector spans below this confidence are left out.
-        detector_min_code_confidence: a mention only the detector found is dropped when its
-            best code's calibrated confidence is below this, or when the pipeline gives no
-            calibrated confidence (0: kept).
+        detector_min_inside: read the detector's spans from each word's marginal
+            probabilities, a word inside a mention when its ``B`` + ``I`` probability is at
+            least this (:func:`app.document.detector.marginal_spans`); None: the Viterbi tags.
+        mention_min_precision: after detection, drop a mention (either source) whose text,
+            as a lexicon phrase or a single word, overlapped a gold mention in less than this
+            share of its (at least ``min_seen``) train occurrences (:meth:`Spotter.train_rate`;
+            0: off). This and ``detector_min_inside`` were chosen by cross-validation on
+            CodiEsp train (``python -m training.detector_thresholds``).
+        detector_min_code_confidence: a mention only the detector found is shown but not
+            *proposed* (its code stays out of the note's code set and it does not start
+            accepted) when its best code's calibrated confidence is below this, or when the
+            pipeline gives no calibrated confidence (0: always proposed).
+        code_min_confidence: any mention whose best code's calibrated confidence is below
+            this is shown but not proposed (0: off; a result without a confidence is not
+            judged by it).
+        drop_unproposed: leave the mentions that are not proposed out altogether (the
+            behaviour before mentions were shown unproposed; for comparison in reports).
     """
 
-    name: str = "lexicon+crf, code conf >= 0.5"
+    name: str = "lexicon+crf~, train filter, proposed >= 0.5/0.3"
     aliases: bool = True
     titles: bool = True
     alias_sources: tuple[str, ...] | None = None
@@ -82,7 +95,11 @@ class SpotterConfig:
     fold_plurals: bool = False
     detector: str = "lexicon+crf"
     detector_min_confidence: float = 0.0
+    detector_min_inside: float | None = 0.35
+    mention_min_precision: float = 0.6
     detector_min_code_confidence: float = 0.5
+    code_min_confidence: float = 0.3
+    drop_unproposed: bool = False
 
 
 def fold_plural(word: str) -> str:
@@ -165,6 +182,20 @@ class Spotter:
         if counts is None and entry is not None:
             counts = self.stats.phrases.get(entry)
         return counts
+
+    def train_rate(self, norm: str) -> float | None:
+        """How often a mention text (folded) overlapped a gold mention in train: its phrase
+        statistics, or for a single word its word statistics; None when seen fewer than
+        ``min_seen`` times (or never).
+
+        Example: ``spotter.train_rate("dolor")``
+        """
+        counts = self.stats.phrases.get(norm)
+        if counts is None and " " not in norm:
+            counts = self.stats.words.get(norm)
+        if counts is None or counts.seen < self.config.min_seen:
+            return None
+        return counts.rate()
 
     def allowed(self, counts: Counts | None) -> bool:
         """False when train statistics say a phrase seldom overlaps a mention."""

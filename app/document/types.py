@@ -30,10 +30,17 @@ class Mention:
 
 @dataclass(frozen=True)
 class CodedMention:
-    """A mention with its proposed codes, best first (may be empty)."""
+    """A mention with its proposed codes, best first (may be empty).
+
+    ``proposed`` is False for a mention shown for review only: its best code is too
+    uncertain (``app.document.spotter.SpotterConfig``: ``code_min_confidence``, and
+    ``detector_min_code_confidence`` for a mention only the learned detector found), so its
+    code is not part of the note's proposed code set and the mention does not start accepted.
+    """
 
     mention: Mention
     results: tuple[SearchResult, ...]
+    proposed: bool = True
 
 
 @dataclass(frozen=True)

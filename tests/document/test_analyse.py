@@ -168,3 +168,28 @@ def test_alias_sources_follow_the_pipeline(store: CatalogStore) -> None:
     analyzer = DocumentAnalyzer(none, config=SpotterConfig(titles=False, detector="off"),
                                 stats=SpotterStats())
     assert analyzer.find_mentions("Fiebre y hipertensión arterial.") == []
+
+
+def test_mentions_train_says_are_seldom_diagnoses_are_dropped(store: CatalogStore) -> None:
+    from app.document.analyse import fused_spans
+    from app.document.detector import ScoredSpan
+    from app.document.lexicon import Counts, Lexicon, SpotterStats
+    from app.document.segment import Span
+    from app.document.spotter import Spotter, SpotterConfig
+
+    text = "Dolor en pierna derecha y fiebre."
+    stats = SpotterStats(phrases={"fiebre": Counts(10, 8, 9)},
+                         words={"pierna": Counts(30, 1, 3), "dolor": Counts(50, 20, 40)})
+    spotter = Spotter(Lexicon.from_store(store), stats, SpotterConfig(mention_min_precision=0.5))
+    spotted = [Span(0, 5), Span(26, 32)]  # "Dolor", "fiebre"
+    detected = [ScoredSpan(9, 15, 0.9), ScoredSpan(16, 23, 0.8)]  # "pierna", "derecha"
+    kept = fused_spans(text, spotted, detected, spotter)
+    # "pierna" overlapped a mention in 3 of its 30 train occurrences: dropped; "derecha" has
+    # no statistics and stays, as do the spotter's spans (rates 0.8 and 0.9)
+    assert [text[s.start:s.end] for s in kept] == ["Dolor", "derecha", "fiebre"]
+    assert [s.source for s in kept] == ["lexicon", "detector", "lexicon"]
+    spotter.config = SpotterConfig(mention_min_precision=0.0)  # off
+    assert len(fused_spans(text, spotted, detected, spotter)) == 4
+    spotter.config = SpotterConfig(mention_min_precision=0.85)  # the spotter's spans too
+    assert [text[s.start:s.end] for s in fused_spans(text, spotted, None, spotter)] == [
+        "fiebre"]

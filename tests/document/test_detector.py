@@ -15,6 +15,7 @@ from app.document.detector import (
     default_model_path,
     fuse,
     lexicon_marks,
+    marginal_spans,
 )
 from app.document.segment import Span, tokens
 from app.document.spotter import SpotterConfig
@@ -147,16 +148,46 @@ def test_fused_spans_say_who_found_them() -> None:
     assert [s.source for s in both] == ["detector", "lexicon"]
 
 
-def test_a_detector_only_mention_needs_a_confident_code() -> None:
-    from app.document.analyse import keep_detected
+def test_a_detector_only_mention_needs_a_confident_code_to_be_proposed() -> None:
+    from app.document.analyse import is_proposed
     from app.document.types import Mention
 
     found = Mention(0, 4, "masa", source="detector")
     spotted = Mention(0, 4, "masa")
-    assert not keep_detected(found, (0.3,), 0.5) and keep_detected(found, (0.7,), 0.5)
-    assert not keep_detected(found, (None,), 0.5)  # no calibration: cannot be judged
-    assert not keep_detected(found, (), 0.5)  # no code at all
-    assert keep_detected(spotted, (0.1,), 0.5) and keep_detected(found, (0.1,), 0.0)
+    assert not is_proposed(found, (0.3,), 0.5) and is_proposed(found, (0.7,), 0.5)
+    assert not is_proposed(found, (None,), 0.5)  # no calibration: cannot be judged
+    assert not is_proposed(found, (), 0.5)  # no code at all
+    assert is_proposed(spotted, (0.1,), 0.5) and is_proposed(found, (0.1,), 0.0)
+    # the floor for every mention; a result without a confidence is not judged by it
+    assert not is_proposed(spotted, (0.2,), 0.5, 0.3) and is_proposed(spotted, (0.3,), 0.5, 0.3)
+    assert is_proposed(spotted, (None,), 0.5, 0.3) and not is_proposed(found, (0.4,), 0.5, 0.3)
+
+
+def test_marginal_spans_read_words_the_viterbi_path_leaves_out() -> None:
+    text = "Dolor torácico y fiebre alta"
+    toks = tokens(text)
+    marginals = [(0.7, 0.0, 0.3), (0.1, 0.5, 0.4), (0.0, 0.1, 0.9), (0.3, 0.1, 0.6),
+                 (0.6, 0.2, 0.2)]
+    spans = marginal_spans(toks, marginals, 0.4)
+    # "fiebre" (B + I = 0.4) is in; "alta" starts a new span (its B is above 0.5)
+    assert [(text[s.start:s.end], round(s.confidence, 2)) for s in spans] == [
+        ("Dolor torácico", 0.65), ("fiebre", 0.4), ("alta", 0.8)]
+    assert [text[s.start:s.end] for s in marginal_spans(toks, marginals, 0.5)] == [
+        "Dolor torácico", "alta"]
+    assert marginal_spans(toks, marginals, 0.95) == []
+
+
+def test_the_detector_reads_marginal_spans(tiny_model: Path, store) -> None:
+    docs = read_documents(CODIESP, "train")
+    detector = MentionDetector.from_store(store, tiny_model, AbbreviationTable.default())
+    viterbi = detector.spans(docs[0].text)
+    loose = detector.spans(docs[0].text, min_inside=0.05)
+    strict = detector.spans(docs[0].text, min_inside=0.99)
+    covered = {i for s in viterbi for i in range(s.start, s.end)}
+    # a low threshold covers at least the words the Viterbi path tags, a high one fewer
+    assert covered <= {i for s in loose for i in range(s.start, s.end)}
+    assert len(strict) < len(loose)
+    assert all(0.05 <= s.confidence <= 1.0 for s in loose)
 
 
 def test_the_analyser_marks_detector_mentions(tiny_model: Path, pipeline, case_note: str) -> None:

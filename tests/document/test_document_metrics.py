@@ -152,3 +152,16 @@ def test_paired_bootstrap_brackets_the_difference() -> None:
     assert paired_bootstrap(before, before, f1, resamples=50)["high"] == 0.0
     with pytest.raises(ValueError):
         paired_bootstrap([other], [DOC], f1)
+
+
+def test_an_unproposed_mention_counts_for_spans_not_for_codes() -> None:
+    shown = PredictedMention(40, 45, False, ("K35.80",), proposed=False)  # spurious, held back
+    held = DocumentResult("doc-1", GOLD, (*PREDICTED[:2], shown, PREDICTED[3]))
+    spans, codes = span_scores([held]), code_set_scores([held])
+    assert spans == span_scores([DOC])  # the same spans are shown
+    # the spurious K35.80 no longer counts: 2 of 3 predicted codes are right (I10, N39.0)
+    assert codes["predicted"] == 3 and codes["precision"] == pytest.approx(2 / 3)
+    assert code_set_scores([DOC])["precision"] == pytest.approx(2 / 4)
+    assert "K35.80" not in ranked_codes(held.coded(True))
+    assert top1_on_overlaps([held]) == top1_on_overlaps([DOC])  # it overlapped no gold
+    assert score_documents([held])["proposed"] == 3

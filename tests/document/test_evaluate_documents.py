@@ -57,6 +57,13 @@ def test_tiny_corpus_reads_with_offsets(tmp_path: Path) -> None:
 def test_evaluation_end_to_end(tmp_path: Path, catalog_path: Path) -> None:
     root = _corpus(tmp_path / "codiesp", "dev")
     out = tmp_path / "out"
+    out.mkdir()
+    chosen = {"detector_min_inside": 0.4, "mention_min_precision": 0.5,
+              "overlap_precision": 0.86, "overlap_recall": 0.83, "overlap_f1": 0.845}
+    (out / evaluate_documents.THRESHOLDS_FILE).write_text(json.dumps(
+        {"rule": "best F1", "folds": 5, "documents": 500, "chosen": chosen,
+         "grid": [chosen, {**chosen, "detector_min_inside": None, "overlap_f1": 0.83}]}),
+        "utf-8")
     code = evaluate_documents.main(
         ["--codiesp", str(root), "--out", str(out), "--catalog", str(catalog_path),
          "--retriever", "bm25+aliases", "--top-k", "3"]
@@ -93,6 +100,11 @@ def test_evaluation_end_to_end(tmp_path: Path, catalog_path: Path) -> None:
     report = (out / "report.md").read_text("utf-8")
     assert "# Document mode on CodiEsp dev" in report and "p50" in report
     assert "## Negation and uncertainty test set" in report
+    if with_detector:  # the thresholds chosen on train are reported
+        assert payload["detector_thresholds"]["chosen"] == chosen
+        assert "min_inside 0.4, min_precision 0.5" in report and "| Viterbi | 0.5 |" in report
+        assert "| **0.4** | 0.5 |" in report
+        assert payload["default_vs_previous"] is not None
 
 
 def test_the_default_pipeline_is_the_apps() -> None:

@@ -40,3 +40,18 @@ def test_a_long_note_is_capped_and_says_so(analyzer) -> None:
     record = document_record("larga.txt", capped.analyse(note, top_k=1))
     assert record["truncated"] is True
     assert all(m["end"] <= 40 for m in record["mentions"])
+
+
+def test_an_unproposed_mention_is_shown_but_not_accepted(analyzer, case_note: str) -> None:
+    from dataclasses import replace
+
+    from app.document.types import DocumentAnalysis
+
+    analysis = analyzer.analyse(case_note)
+    accepted = [c for c in analysis.mentions if auto_accepted(case_note, c)]
+    assert accepted
+    held = replace(analysis, mentions=tuple(replace(c, proposed=False) for c in accepted))
+    record = document_record("nota.txt", held)
+    assert len(record["mentions"]) == len(accepted)
+    assert not any(m["accepted"] for m in record["mentions"])
+    assert isinstance(held, DocumentAnalysis)

@@ -153,3 +153,13 @@ def test_bad_statistics_file_is_reported(tmp_path, content: str) -> None:
     path.write_text(content, encoding="utf-8")
     with pytest.raises(StatsFileError):
         SpotterStats.read(path)
+
+
+def test_train_rate_reads_phrase_then_word_statistics(lexicon: Lexicon) -> None:
+    stats = SpotterStats(phrases={"dolor toracico": Counts(10, 5, 8), "fiebre": Counts(2, 0, 0)},
+                         words={"dolor": Counts(40, 4, 10), "fiebre": Counts(50, 0, 40)})
+    spotter = Spotter(lexicon, stats, SpotterConfig())
+    assert spotter.train_rate("dolor toracico") == 0.8
+    assert spotter.train_rate("dolor") == 0.25  # a single word: its word statistics
+    assert spotter.train_rate("fiebre") is None  # its phrase was seen too seldom to judge
+    assert spotter.train_rate("dolor agudo") is None  # several words, no phrase statistics
