@@ -129,18 +129,18 @@ def ranker_section(config_path: Path, report: Path = RANKER_REPORT) -> list[str]
     facts = config.get("facts") or {}
     calibration = config.get("calibration") or {}
     agreement = facts.get("onnx_vs_lightgbm") or {}
-    dense_folds = (
-        f", dense scores from {facts['dense_folds']} held-out query encoders (each train mention"
-        " scored by the one that never saw it)" if facts.get("dense_folds") else ""
-    )
+    synthetic = ""
+    if facts.get("synthetic"):
+        synthetic = " plus synthetic template mentions" + (
+            " (none the query encoder trained on)" if facts.get("synthetic_excluded") else ""
+        )
     out = ["", "## Learned ranker", "",
            f"- LightGBM LambdaRank, {facts.get('trees')} trees over "
            f"{len(config.get('features', []))} features of each (query, candidate) pair "
            "(`app.search.features`), run by onnxruntime (`resources/ranker/ranker.onnx`).",
            f"- Trained on {facts.get('train_groups')} mentions ({facts.get('train_rows')} "
-           f"candidate rows): CodiEsp train with cross-fitted aliases (5 folds by document)"
-           f"{dense_folds}{' plus synthetic template mentions' if facts.get('synthetic') else ''};"
-           " trees "
+           "candidate rows): CodiEsp train with cross-fitted aliases (5 folds by document)"
+           f"{synthetic}; trees "
            f"chosen by dev NDCG@1; seed {facts.get('seed')}; {facts.get('train_seconds')} s on "
            "the CPU.",
            f"- ONNX against LightGBM on the dev rows: median difference "

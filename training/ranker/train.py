@@ -280,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "synthetic": bool(args.synthetic and (args.examples / "synthetic.npz").exists()),
         "dev_groups": int(len(dev.sizes)), "dev_pool_recall": pool_recall,
         "train_seconds": round(seconds, 1), "seed": args.seed, "params": PARAMS,
-        "dense_folds": examples_facts(args.examples).get("dense_folds", 0),
+        "synthetic_excluded": examples_facts(args.examples).get("synthetic_excluded"),
     }
     report = {"ranked": ranked, "first_stage": baseline, "calibration": calibration,
               "facts": facts, "ablation": ablation, "importance": importance}
