@@ -37,14 +37,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from app.catalog.default import build_default_catalog
-from app.catalog.store import CatalogStore
 from app.document.analyse import fused_spans
 from app.document.detector import MentionDetector, ScoredSpan, bio_spans, marginal_spans
 from app.document.lexicon import Lexicon
 from app.document.segment import Span, Token, sentences, tokens
 from app.document.spotter import Spotter, SpotterConfig
 from app.search.abbreviations import AbbreviationTable
+from training.catalogs import train_catalog
 from training.codiesp_documents import DEFAULT_CODIESP, Document, read_documents
 from training.document_lexicon import learn_stats
 from training.document_metrics import DocumentResult, PredictedMention, span_scores
@@ -196,11 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     docs = read_documents(args.codiesp, "train")
     table = AbbreviationTable.default()
     with tempfile.TemporaryDirectory() as tmp:
-        catalog = args.catalog
-        if catalog is None:
-            catalog = Path(tmp) / "catalog.db"
-            build_default_catalog(catalog, alias_splits=("train",))
-        store = CatalogStore(catalog)
+        store = train_catalog(args.catalog, Path(tmp))
         titles = Lexicon.from_store(store, aliases=False)
         store.close()
         notes = held_out_notes(docs, titles, table, Path(tmp))

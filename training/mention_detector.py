@@ -36,8 +36,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.catalog.default import build_default_catalog
-from app.catalog.store import CatalogStore
 from app.document.detector import (
     FEATURE_VERSION,
     MentionDetector,
@@ -49,6 +47,7 @@ from app.document.lexicon import Lexicon
 from app.document.segment import Token, sentences, tokens
 from app.search.abbreviations import AbbreviationTable
 from app.search.normalize import normalize_text
+from training.catalogs import train_catalog
 from training.codiesp_documents import DEFAULT_CODIESP, Document, read_documents
 
 log = logging.getLogger(__name__)
@@ -220,11 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dev_docs = read_documents(args.codiesp, "dev")
     table = AbbreviationTable.default()
     with tempfile.TemporaryDirectory() as tmp:
-        catalog = args.catalog
-        if catalog is None:
-            catalog = Path(tmp) / "catalog.db"
-            build_default_catalog(catalog, alias_splits=("train",))
-        store = CatalogStore(catalog)
+        store = train_catalog(args.catalog, Path(tmp))
         titles = Lexicon.from_store(store, aliases=False)
         dev_aliases = Lexicon.from_store(store, titles=False)
         store.close()

@@ -38,13 +38,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from app.catalog.aliases import read_codiesp_mentions
-from app.catalog.default import build_default_catalog, codiesp_file
+from app.catalog.default import codiesp_file
 from app.catalog.store import CatalogStore
 from app.codes import format_code
 from app.paths import resources_dir
 from app.search.normalize import tokenize
 from app.search.query import STOP_WORDS
 from app.search.translation import Cognates
+from training.catalogs import train_catalog
 
 log = logging.getLogger(__name__)
 
@@ -272,11 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
-        catalog = args.catalog
-        if catalog is None:
-            catalog = Path(tmp) / "catalog.db"
-            build_default_catalog(catalog, alias_splits=("train",))
-        store = CatalogStore(catalog)
+        store = train_catalog(args.catalog, Path(tmp))
         titles = title_pairs(store)
         mentions = mention_pairs(store, args.mentions)
         glossary = glossary_pairs(store)
