@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.document.analyse import fused_spans
-from app.document.detector import MentionDetector, ScoredSpan, bio_spans, marginal_spans
+from app.document.detector import MentionDetector, ScoredSpan, tagged_spans
 from app.document.lexicon import Lexicon
 from app.document.segment import Span, Token, sentences, tokens
 from app.document.spotter import Spotter, SpotterConfig
@@ -87,14 +87,8 @@ class HeldOut:
 
 def detected_spans(note: HeldOut, min_inside: float | None) -> list[ScoredSpan]:
     """The detector's spans of a held-out note, as ``MentionDetector.spans`` reads them."""
-    out: list[ScoredSpan] = []
-    for s in note.sentences:
-        if min_inside is None:
-            conf = [s.marginals[i][("B", "I", "O").index(t)] for i, t in enumerate(s.tags)]
-            out.extend(bio_spans(s.toks, s.tags, conf))
-        else:
-            out.extend(marginal_spans(s.toks, s.marginals, min_inside))
-    return out
+    return [span for s in note.sentences
+            for span in tagged_spans(s.toks, s.tags, s.marginals, min_inside)]  # fmt: skip
 
 
 def held_out_notes(

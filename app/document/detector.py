@@ -201,6 +201,25 @@ def marginal_spans(toks: Sequence[Token], marginals: Sequence[tuple[float, float
     return out
 
 
+#: The tags of a marginal triple, in order.
+TAGS = ("B", "I", "O")
+
+
+def tagged_spans(toks: Sequence[Token], tags: Sequence[str],
+                 marginals: Sequence[tuple[float, float, float]],
+                 min_inside: float | None) -> list[ScoredSpan]:
+    """One tagged sentence's spans: the Viterbi tags' (``min_inside`` None; a word's
+    confidence is its tag's marginal, :func:`bio_spans`) or the marginal spans
+    (:func:`marginal_spans`).
+
+    Example: ``tagged_spans(toks, ["B", "O"], [(0.9, 0.0, 0.1), (0.0, 0.1, 0.9)], None)``
+    """
+    if min_inside is None:
+        conf = [marginals[i][TAGS.index(tag)] for i, tag in enumerate(tags)]
+        return bio_spans(toks, tags, conf)
+    return marginal_spans(toks, marginals, min_inside)
+
+
 class MentionDetector:
     """Tags the words of a note with a crfsuite model (``B``/``I``/``O``).
 
@@ -220,6 +239,7 @@ class MentionDetector:
         self.model_path = Path(model_path)
         self.tagger = pycrfsuite.Tagger()
         self.tagger.open(str(self.model_path))
+        self.labels = frozenset(self.tagger.labels())
         self.aliases = aliases
         self.titles = titles
         self.abbreviations = abbreviations
@@ -245,26 +265,20 @@ class MentionDetector:
     def spans(self, text: str, sentence_spans: Iterable[Span] | None = None,
               min_inside: float | None = None) -> list[ScoredSpan]:
         """The detected mention spans of a note, in text order, with their confidence: the
-        Viterbi tags' spans, or with ``min_inside`` the marginal spans
-        (:func:`marginal_spans`)."""
+        Viterbi tags' spans, or with ``min_inside`` the marginal spans (:func:`tagged_spans`)."""
         out: list[ScoredSpan] = []
         for sentence in sentence_spans if sentence_spans is not None else sentences(text):
             toks = tokens(text, sentence.start, sentence.end)
             if not toks:
                 continue
             tags = self.tagger.tag(self.sentence_features(text, toks))
-            if min_inside is None:
-                conf = [self.tagger.marginal(tag, i) for i, tag in enumerate(tags)]
-                out.extend(bio_spans(toks, tags, conf))
-            else:
-                out.extend(marginal_spans(toks, self.marginals(len(toks)), min_inside))
+            out.extend(tagged_spans(toks, tags, self.marginals(len(toks)), min_inside))
         return out
 
     def marginals(self, n: int) -> list[tuple[float, float, float]]:
         """``(B, I, O)`` marginal probabilities of the last tagged sentence's ``n`` words."""
-        labels = set(self.tagger.labels())
-        return [tuple(self.tagger.marginal(tag, i) if tag in labels else 0.0
-                      for tag in ("B", "I", "O")) for i in range(n)]
+        return [tuple(self.tagger.marginal(tag, i) if tag in self.labels else 0.0
+                      for tag in TAGS) for i in range(n)]
 
 
 def fuse(detected: Sequence[ScoredSpan], spotted: Sequence[Span],
