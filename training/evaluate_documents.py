@@ -401,6 +401,15 @@ def threshold_lines(selection: dict) -> list[str]:
     return lines
 
 
+def bootstrap_lines(against: str, differences: dict) -> list[str]:
+    """The report's lines on a paired bootstrap of the default against ``against``."""
+    lines = ["", f"The default against {against}, paired bootstrap over the notes (1,000 "
+             "resamples): difference [95% interval]", ""]
+    for label, b in differences.items():
+        lines.append(f"- {label}: {b['difference']:+.4f} [{b['low']:+.4f}, {b['high']:+.4f}]")
+    return lines
+
+
 def render_report(payload: dict) -> str:
     """The Markdown report of a ``metrics.json`` payload."""
     chosen = payload["chosen"]
@@ -469,19 +478,13 @@ def render_report(payload: dict) -> str:
         lines.append(f"- {label}: `{best}` ({_f(variants[best]['metrics'][key])}; default "
                      f"{_f(m[key])})")
     if payload.get("default_vs_previous"):
-        lines += ["", f"The default against the previous default (`{PREVIOUS_DEFAULT}`), "
-                  "paired bootstrap over the notes (1,000 resamples): difference "
-                  "[95% interval]", ""]
-        for label, b in payload["default_vs_previous"].items():
-            lines.append(f"- {label}: {b['difference']:+.4f} [{b['low']:+.4f}, {b['high']:+.4f}]")
+        lines += bootstrap_lines(f"the previous default (`{PREVIOUS_DEFAULT}`)",
+                                 payload["default_vs_previous"])
     if payload.get("detector_thresholds"):
         lines += threshold_lines(payload["detector_thresholds"])
     if payload.get("default_vs_lexicon"):
-        lines += ["", f"The default against the lexicon spotter alone (`{LEXICON_VARIANT}`), "
-                  "paired bootstrap over the notes (1,000 resamples): difference "
-                  "[95% interval]", ""]
-        for label, b in payload["default_vs_lexicon"].items():
-            lines.append(f"- {label}: {b['difference']:+.4f} [{b['low']:+.4f}, {b['high']:+.4f}]")
+        lines += bootstrap_lines(f"the lexicon spotter alone (`{LEXICON_VARIANT}`)",
+                                 payload["default_vs_lexicon"])
     lines += [
         "",
         f"## Default variant `{chosen}`: negated mentions kept vs dropped",
