@@ -203,7 +203,7 @@ class BM25Retriever:
             groups = _groups(query.translated)
         bridge = self.translation == "bridge"
         complete = False  # a document (an alias when bridging) holds every word of a form
-        parsed: dict[str, list[str]] = {}  # document text -> its tokens
+        parsed: dict[str, tuple[list[str], set[str]]] = {}  # document text -> tokens, words
         for number, form in enumerate([*forms, None] if groups else forms):
             if form is None:  # the translated query: word groups, see _translated_rows
                 if complete and forms:
@@ -224,12 +224,13 @@ class BM25Retriever:
                 (BRIDGE_WEIGHT if bridge else TRANSLATED_WEIGHT) if forms else 1.0
             )
             for code, field, count, text, bm25 in rows:
-                doc = parsed.get(text)
-                if doc is None:
-                    doc = parsed[text] = tokenize(text)
+                if text not in parsed:
+                    doc = tokenize(text)
+                    parsed[text] = doc, set(doc)
+                doc, doc_words = parsed[text]
                 # BM25 over OR-ed words lets a short document sharing one word win; weigh
                 # by the share of query words the document covers so full matches lead.
-                coverage = cover(set(doc))
+                coverage = cover(doc_words)
                 complete = complete or (coverage == 1.0 and (not bridge or field == "alias"))
                 score = -bm25 * FIELD_WEIGHTS.get(field, 1.0) * coverage**2 * weight
                 if self.doc_coverage:
