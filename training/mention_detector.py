@@ -165,18 +165,22 @@ def span_scores(docs: Sequence[Document], predicted: Sequence[Sequence[tuple[int
 def train(
     train_docs: Sequence[Document], titles: Lexicon, table: AbbreviationTable, out: Path,
     c1: float, c2: float, max_iterations: int = 150,
+    extra: Sequence[Sequence[Sequence[dict]]] | None = None,
 ) -> Path:
     """Train a CRF on ``train_docs`` (cross-fitted alias feature) and write crfsuite's
-    model file to ``out``."""
+    model file to ``out``; ``extra``: more features per document, sentence and word (merged
+    into :func:`document_sequences`' own)."""
     import sklearn_crfsuite
 
     xs, ys = [], []
     for fold in range(FOLDS):
-        held = [d for k, d in enumerate(train_docs) if k % FOLDS == fold]
-        others = [d for k, d in enumerate(train_docs) if k % FOLDS != fold]
-        aliases = alias_lexicon(others)
-        for doc in held:
-            f, y, _ = document_sequences(doc, aliases, titles, table)
+        held = [k for k in range(len(train_docs)) if k % FOLDS == fold]
+        aliases = alias_lexicon([d for k, d in enumerate(train_docs) if k % FOLDS != fold])
+        for k in held:
+            f, y, _ = document_sequences(train_docs[k], aliases, titles, table)
+            if extra is not None:
+                f = [[{**word, **more} for word, more in zip(sentence, added, strict=True)]
+                     for sentence, added in zip(f, extra[k], strict=True)]
             xs.extend(f)
             ys.extend(y)
     out.parent.mkdir(parents=True, exist_ok=True)

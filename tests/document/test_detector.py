@@ -114,6 +114,26 @@ def test_tiny_detector_finds_train_mentions_again(tiny_model: Path, store) -> No
     assert all(0.0 <= s.confidence <= 1.0 for s in detector.spans(docs[0].text))
 
 
+def test_extra_word_features_are_learned(store, tmp_path: Path) -> None:
+    """A feature that marks every gold word (as a perfect stacked head would) is learned."""
+    pytest.importorskip("sklearn_crfsuite")
+    import pycrfsuite
+
+    from app.document.lexicon import Lexicon
+
+    docs = read_documents(CODIESP, "train")
+    table = AbbreviationTable.default()
+    titles, none = Lexicon.from_store(store, aliases=False), alias_lexicon([])
+    labels = [document_sequences(d, none, titles, table)[1] for d in docs]
+    extra = [[[{"gold_inside": float(tag != "O")} for tag in sentence] for sentence in doc]
+             for doc in labels]
+    path = train(docs, titles, table, tmp_path / "stacked.crfsuite", 0.05, 0.05, 50, extra=extra)
+    weights = pycrfsuite.Tagger()
+    weights.open(str(path))
+    state = weights.info().state_features
+    assert state[("gold_inside", "I")] > 0 and state[("gold_inside", "O")] < 0
+
+
 @pytest.mark.parametrize("mode", ["crf", "crf+lexicon", "lexicon+crf"])
 def test_the_analyser_runs_the_detector_on_a_note(
     tiny_model: Path, pipeline, case_note: str, mode: str
