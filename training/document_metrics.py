@@ -39,6 +39,13 @@ Top-1 on overlapping spans
     Over predicted spans that overlap a gold span: the share whose top-1 code is one of the
     overlapping gold mentions' codes (exact and category).
 
+Where the gold codes go
+    Each gold (document, code) pair is ``found`` (the code is in the predicted set) or lost
+    for the first reason of :data:`LOSS_REASONS` that applies: its code is not valid in the
+    catalog's edition, no predicted mention overlaps its spans, none of the overlapping
+    mentions is proposed, the code is in an overlapping proposed mention's top 5 but not
+    first, a code of its category is first, or another code is first.
+
 Negation
     Every set-based figure is computed with negated mentions kept (``kept_*``) and dropped
     (``dropped_*``); CodiEsp annotates negated findings, so dropping them trades recall for
@@ -286,6 +293,51 @@ def latency(results: Sequence[DocumentResult]) -> dict[str, float]:
         "p95_s": float(np.percentile(seconds, 95)),
         "mean_s": float(seconds.mean()),
     }
+
+
+#: Why a gold (document, code) pair is or is not in the code set, tested in this order.
+LOSS_REASONS = (
+    "found",
+    "code not valid in the edition",
+    "no mention overlaps it",
+    "overlapping mentions not proposed",
+    "in an overlapping mention's top 5, not first",
+    "a code of its category first",
+    "another code first",
+)
+
+
+def gold_code_losses(
+    results: Sequence[DocumentResult], invalid_gold: Collection[str] = ()
+) -> dict[str, int]:
+    """How many gold (document, code) pairs are found, and how many are lost for each of
+    :data:`LOSS_REASONS` (negated mentions kept).
+
+    Example: ``gold_code_losses(results, {"R51"})["no mention overlaps it"]``
+    """
+    counts = dict.fromkeys(LOSS_REASONS, 0)
+    for result in results:
+        predicted = {p.ranked[0] for p in result.coded(True) if p.ranked}
+        for code in dict.fromkeys(g.code for g in result.gold):
+            fragments = [f for g in result.gold if g.code == code for f in g.fragments]
+            near = [p for p in result.predicted if _overlaps(p.start, p.end, fragments)]
+            proposed = [p for p in near if p.proposed and p.ranked]
+            if code in predicted:
+                reason = LOSS_REASONS[0]
+            elif code in invalid_gold:
+                reason = LOSS_REASONS[1]
+            elif not near:
+                reason = LOSS_REASONS[2]
+            elif not proposed:
+                reason = LOSS_REASONS[3]
+            elif any(code in p.ranked[:5] for p in proposed):
+                reason = LOSS_REASONS[4]
+            elif any(category_of(p.ranked[0]) == category_of(code) for p in proposed):
+                reason = LOSS_REASONS[5]
+            else:
+                reason = LOSS_REASONS[6]
+            counts[reason] += 1
+    return counts
 
 
 def score_documents(

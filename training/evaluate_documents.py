@@ -45,9 +45,11 @@ from app.search.bundle import open_pipeline
 from app.search.pipeline import SearchPipeline
 from training.codiesp_documents import DEFAULT_CODIESP, Document, read_documents
 from training.document_metrics import (
+    LOSS_REASONS,
     DocumentResult,
     PredictedMention,
     code_set_scores,
+    gold_code_losses,
     gold_spans,
     latency,
     lenient_code_set_scores,
@@ -271,6 +273,37 @@ def run_variant(
     return out
 
 
+def gold_span_results(pipeline: SearchPipeline, docs: Sequence[Document], top_k: int,
+                      cache: dict, floor: float) -> list[DocumentResult]:
+    """Every gold span as a mention (a perfect detector), coded through the shared search
+    cache, proposed when its best code's calibrated confidence reaches ``floor``: what the
+    coder makes of the right stretches of text."""
+    out = []
+    for doc in docs:
+        preds = []
+        for fragments in gold_spans(doc.gold):
+            text = " ".join(doc.text[s:e] for s, e in fragments)
+            if text not in cache:
+                results = pipeline.search(text, top_k=top_k)
+                cache[text] = (tuple(r.code for r in results),
+                               results[0].confidence if results else None)
+            codes, confidence = cache[text]
+            preds.append(PredictedMention(
+                fragments[0][0], fragments[-1][1], False, codes,
+                bool(codes) and (confidence is None or confidence >= floor)))
+        out.append(DocumentResult(doc.doc_id, doc.gold, tuple(preds)))
+    return out
+
+
+#: The gold-span rows: name -> (what it is, code confidence floor or None for the default's).
+GOLD_SPAN_ROWS = {
+    "gold spans": ("every gold span coded, its best code proposed whatever its confidence",
+                   0.0),
+    "gold spans, default floor": ("the same, proposed only when the best code reaches the "
+                                  "default's `code_min_confidence`", None),
+}
+
+
 def read_thresholds(path: Path) -> dict | None:
     """``training.detector_thresholds``' result, or None when it has not been run."""
     if not path.exists():
@@ -410,6 +443,49 @@ def bootstrap_lines(against: str, differences: dict) -> list[str]:
     return lines
 
 
+def loss_lines(payload: dict, chosen: str) -> list[str]:
+    """The report's section on where the default loses gold codes, and what the same coding
+    makes of the gold spans themselves."""
+    losses = payload.get("gold_code_losses")
+    if not losses:
+        return []
+    total = sum(losses.values())
+    lines = [
+        "",
+        f"## Where the gold codes go (default variant `{chosen}`, negated mentions kept)",
+        "",
+        f"Each of the {total} gold (document, code) pairs, found or lost for the first reason "
+        "that applies (`training.document_metrics.gold_code_losses`):",
+        "",
+        "| gold pairs | n | share |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {reason} | {losses[reason]} | {_f(losses[reason] / total)} |"
+              for reason in LOSS_REASONS if reason in losses]
+    rows = payload.get("gold_spans") or {}
+    if rows:
+        lines += [
+            "",
+            "The same pipeline coding the gold spans themselves (a perfect detector: each gold "
+            "span's fragments joined, searched as a mention):",
+            "",
+            "| mentions | proposed | codes exact P / R / F1 | codes exact-lenient P / R / F1 "
+            "| codes category P / R / F1 |",
+            "|---|---|---|---|---|",
+        ]
+        for name, v in rows.items():
+            lines.append(
+                f"| {name} | {int(v['proposed'])} | "
+                + " | ".join(
+                    " / ".join(_f(v[f"kept_code_{res}_{x}"]) for x in ("precision", "recall",
+                                                                       "f1"))
+                    for res in ("exact", "exact_lenient", "category"))
+                + " |")
+        lines += [""] + [f"- {name}: {GOLD_SPAN_ROWS[name][0]}" for name in rows
+                         if name in GOLD_SPAN_ROWS]
+    return lines
+
+
 def render_report(payload: dict) -> str:
     """The Markdown report of a ``metrics.json`` payload."""
     chosen = payload["chosen"]
@@ -527,6 +603,7 @@ def render_report(payload: dict) -> str:
                 + " |")
         lines += [""] + [f"- {name}: {CODE_SET_POLICIES[name][0]}"
                          for name in payload["code_set_policies"] if name in CODE_SET_POLICIES]
+    lines += loss_lines(payload, chosen)
     lines += [
         "",
         "## Time per note (default variant, spotting + coding, end to end)",
@@ -717,6 +794,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.info("variant %s", name)
             all_results[name] = run_variant(pipeline, config, stats, docs, args.top_k, cache,
                                             detector)
+        gold_span_metrics = {}
+        for name, (_, floor) in GOLD_SPAN_ROWS.items():
+            floor = VARIANTS[chosen].code_min_confidence if floor is None else floor
+            results = gold_span_results(pipeline, docs, args.top_k, cache, floor)
+            gold_span_metrics[name] = {
+                k: v for k, v in score_documents(results, invalid_gold).items()
+                if k.startswith("kept_code_") or k in ("mentions", "proposed")}
         edition = store.edition
         store.close()
 
@@ -754,6 +838,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, results in sorted(all_results.items(),
                                         key=lambda item: list(variants).index(item[0]))
         },
+        "gold_code_losses": gold_code_losses(all_results[chosen], invalid_gold),
+        "gold_spans": gold_span_metrics,
         "code_set_policies": {
             name: {k: v for k, v in score_documents(results, invalid_gold).items()
                    if k.startswith("kept_code_") or k == "mentions"}

@@ -10,6 +10,7 @@ from training.document_metrics import (
     PredictedMention,
     average_precision,
     code_set_scores,
+    gold_code_losses,
     gold_spans,
     latency,
     lenient_code_set_scores,
@@ -95,6 +96,29 @@ def test_lenient_code_sets_let_a_child_match_a_gold_code_of_an_older_edition() -
     scores = score_documents([doc], invalid_gold={"R51", "T14.8"})
     assert scores["kept_code_exact_lenient_recall"] == pytest.approx(2 / 3)
     assert "kept_code_exact_lenient_f1" not in score_documents([doc])
+
+
+def test_gold_code_losses_give_each_pair_one_reason() -> None:
+    gold = (
+        GoldMention("I10", ((0, 10),)),  # found
+        GoldMention("R51", ((12, 18),)),  # not valid in the edition
+        GoldMention("J18.9", ((20, 28),)),  # no mention near it
+        GoldMention("E11.9", ((30, 40),)),  # its mention is not proposed
+        GoldMention("N39.0", ((42, 50),)),  # second in its mention's list
+        GoldMention("K35.80", ((52, 60),)),  # K35.89 first: its category
+        GoldMention("M54.50", ((62, 70), (80, 85))),  # another code first (second fragment)
+    )
+    predicted = (
+        PredictedMention(0, 10, False, ("I10",)),
+        PredictedMention(12, 18, False, ("R51.9",)),
+        PredictedMention(30, 40, False, ("E11.9",), proposed=False),
+        PredictedMention(42, 50, False, ("R30.0", "N39.0")),
+        PredictedMention(52, 60, True, ("K35.89",)),  # negated mentions count
+        PredictedMention(81, 84, False, ("G89.29",)),
+    )
+    losses = gold_code_losses([DocumentResult("doc-4", gold, predicted)], {"R51"})
+    assert list(losses.values()) == [1, 1, 1, 1, 1, 1, 1]
+    assert sum(gold_code_losses([DOC]).values()) == len({g.code for g in GOLD})
 
 
 def test_ranked_codes_put_top1_codes_first() -> None:

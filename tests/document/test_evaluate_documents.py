@@ -97,7 +97,16 @@ def test_evaluation_end_to_end(tmp_path: Path, catalog_path: Path) -> None:
         boot = payload["default_vs_lexicon"]["codes exact F1"]
         assert boot["difference"] == 0.0 and boot["low"] <= 0.0 <= boot["high"]
     assert set(payload["code_set_policies"]) == set(evaluate_documents.CODE_SET_POLICIES)
+    # every gold pair is found or lost for one reason; coding the gold spans themselves
+    # finds at least what any spotter's mentions find
+    losses = payload["gold_code_losses"]
+    assert sum(losses.values()) == payload["data"]["gold_codes"]
+    assert losses["found"] / sum(losses.values()) == pytest.approx(
+        payload["variants"][payload["chosen"]]["metrics"]["kept_code_exact_recall"])
+    perfect = payload["gold_spans"]["gold spans"]
+    assert perfect["mentions"] == 5 and perfect["kept_code_exact_recall"] >= 0.8
     report = (out / "report.md").read_text("utf-8")
+    assert "## Where the gold codes go" in report and "| gold spans |" in report
     assert "# Document mode on CodiEsp dev" in report and "p50" in report
     assert "## Negation and uncertainty test set" in report
     if with_detector:  # the thresholds chosen on train are reported
