@@ -14,6 +14,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from training.compare_reports import read_metrics
+
 EVAL_DIR = Path("training/reports/codiesp-dev")
 SWEEPS = Path("training/reports/biencoder/sweeps.json")
 RERANK_DIR = Path("training/reports/rerank")
@@ -47,11 +49,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]
 
 
 def evaluation_rows(eval_dir: Path) -> list[list[object]]:
+    """Rows of the retrieval reports in ``eval_dir`` (the document report is not one)."""
+    try:
+        found = read_metrics(eval_dir)
+    except FileNotFoundError:
+        return []
     rows = []
-    for metrics_file in sorted(eval_dir.glob("*/metrics.json")):
-        data = json.loads(metrics_file.read_text())
-        metrics = data.get("metrics", data)
-        name = metrics_file.parent.name.replace("_", "+")
+    for folder, metrics in found.items():
+        name = folder.replace("_", "+")
         for subset in ("all", "unseen"):
             values = [metrics.get(f"{subset}_{key}", 0.0) for _, key in ROWS]
             rows.append([name, subset, int(metrics.get(f"{subset}_n", 0)), *values])

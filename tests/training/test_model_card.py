@@ -35,3 +35,17 @@ def test_confidence_section_quotes_the_calibration_report(tmp_path: Path) -> Non
     report.write_text("# First-stage confidence\n\n| level |\n|---|\n| alta |\n")
     assert "| alta |" in "\n".join(confidence_section(report))
     assert confidence_section(tmp_path / "absent.md") == []
+
+
+def test_evaluation_rows_leave_out_the_document_report(tmp_path: Path) -> None:
+    from training.model_card import evaluation_rows
+
+    (tmp_path / "hybrid_ranker").mkdir()
+    (tmp_path / "hybrid_ranker" / "metrics.json").write_text(json.dumps(
+        {"metrics": {"all_n": 3431, "unseen_n": 1395, "all_exact_p@1": 0.745}}))
+    (tmp_path / "documents").mkdir()  # training.evaluate_documents' report: another shape
+    (tmp_path / "documents" / "metrics.json").write_text(json.dumps({"variants": {}}))
+    rows = evaluation_rows(tmp_path)
+    assert [row[:3] for row in rows] == [["hybrid+ranker", "all", 3431],
+                                         ["hybrid+ranker", "unseen", 1395]]
+    assert evaluation_rows(tmp_path / "absent") == []
