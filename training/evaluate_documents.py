@@ -167,6 +167,22 @@ VARIANT_NOTES = {
 Coded = tuple[tuple[str, ...], float | None]
 
 
+def cached_search(pipeline: SearchPipeline, cache: dict, text: str, top_k: int) -> Coded:
+    """``text``'s codes and best confidence, searched once per ``cache`` (text -> result)."""
+    if text not in cache:
+        results = pipeline.search(text, top_k=top_k)
+        cache[text] = (tuple(r.code for r in results),
+                       results[0].confidence if results else None)
+    return cache[text]
+
+
+def predicted(coded: CodedMention) -> PredictedMention:
+    """The analyser's coded mention as the metrics read it."""
+    m = coded.mention
+    return PredictedMention(m.start, m.end, m.negated, tuple(r.code for r in coded.results),
+                            coded.proposed)
+
+
 def predictions(analyzer: DocumentAnalyzer, text: str, search: Callable[[str], Coded]
                 ) -> tuple[PredictedMention, ...]:
     """A variant's mentions of one text, coded through ``search`` (mention text -> codes and
@@ -228,12 +244,10 @@ def run_timed(
         seconds = time.perf_counter() - start
         if cpu is not None:
             cpu.append(time.process_time() - cpu_start)
-        preds = []
-        for coded in analysis.mentions:
-            m = coded.mention
-            codes = tuple(r.code for r in coded.results)
-            cache[m.text] = (codes, coded.results[0].confidence if coded.results else None)
-            preds.append(PredictedMention(m.start, m.end, m.negated, codes, coded.proposed))
+        preds = [predicted(coded) for coded in analysis.mentions]
+        for coded, pred in zip(analysis.mentions, preds, strict=True):
+            cache[coded.mention.text] = (
+                pred.ranked, coded.results[0].confidence if coded.results else None)
         results.append(DocumentResult(doc.doc_id, doc.gold, tuple(preds), seconds))
         if policies is not None:
             for name, (_, keep) in CODE_SET_POLICIES.items():
@@ -257,11 +271,7 @@ def run_variant(
     analyzer = DocumentAnalyzer(pipeline, config=config, stats=stats, detector_model=detector)
 
     def search(text: str) -> Coded:
-        if text not in cache:
-            results = pipeline.search(text, top_k=top_k)
-            cache[text] = (tuple(r.code for r in results),
-                           results[0].confidence if results else None)
-        return cache[text]
+        return cached_search(pipeline, cache, text, top_k)
 
     out = []
     for doc in docs:
@@ -283,11 +293,7 @@ def gold_span_results(pipeline: SearchPipeline, docs: Sequence[Document], top_k:
         preds = []
         for fragments in gold_spans(doc.gold):
             text = " ".join(doc.text[s:e] for s, e in fragments)
-            if text not in cache:
-                results = pipeline.search(text, top_k=top_k)
-                cache[text] = (tuple(r.code for r in results),
-                               results[0].confidence if results else None)
-            codes, confidence = cache[text]
+            codes, confidence = cached_search(pipeline, cache, text, top_k)
             preds.append(PredictedMention(
                 fragments[0][0], fragments[-1][1], False, codes,
                 bool(codes) and (confidence is None or confidence >= floor)))

@@ -40,6 +40,8 @@ from app.atomic import atomic_path, atomic_text_writer
 from app.document.detector import TAGS, marginal_spans
 from app.document.segment import Token, sentences, tokens
 from app.document.spotter import SpotterConfig
+from app.search.encoder import TOWER_INPUT
+from training.catalogs import train_catalog
 from training.codiesp_documents import DEFAULT_CODIESP, Document, read_documents
 from training.mention_detector import bio_tags, gold_word_spans, span_scores
 
@@ -121,12 +123,12 @@ class WordVectors:
             window = [self.bos, *self.prefix, *ids[begin : begin + WINDOW], self.eos]
             feeds = {"input_ids": np.array([window], dtype=np.int64),
                      "attention_mask": np.ones((1, len(window)), dtype=np.int64)}
-            if "query" in self.inputs:
-                feeds["query"] = np.array(True)
+            if TOWER_INPUT in self.inputs:
+                feeds[TOWER_INPUT] = np.array(True)
             out = self.session.run(["token_vectors"], feeds)[0][0]
             vectors.append(out[1 + len(self.prefix) : -1])
-        sub = np.concatenate(vectors) if vectors else np.zeros((0, 0), np.float32)
-        words = np.zeros((len(toks), sub.shape[1] if sub.size else 1), np.float32)
+        sub = np.concatenate(vectors)
+        words = np.zeros((len(toks), sub.shape[1]), np.float32)
         for w, tok in enumerate(toks):
             inside = [k for k, (s, e) in enumerate(offsets)
                       if s + lo < tok.end and tok.start < e + lo]
@@ -205,35 +207,47 @@ def fit(rows: Sequence[tuple], seed: int = 13):
     return model
 
 
-def predict_spans(model, rows: Sequence[tuple], min_inside: float) -> list[list[tuple[int, int]]]:
-    """Per document, the character spans read from the head's ``(B, I, O)`` probabilities."""
+def head_marginals(model, rows: Sequence[tuple]) -> list[list[np.ndarray]]:
+    """Per document and sentence, each word's ``(B, I, O)`` probabilities from the head (a
+    tag train never showed has probability 0)."""
+    columns = [list(model.classes_).index(k) if k in model.classes_ else None
+               for k in range(len(TAGS))]
     out = []
-    for xs, _, ts in rows:
-        spans = []
-        for x, toks in zip(xs, ts, strict=True):
+    for xs, _, _ in rows:
+        doc = []
+        for x in xs:
             probs = model.predict_proba(x)
-            marg = [tuple(float(p[list(model.classes_).index(k)])
-                          if k in model.classes_ else 0.0 for k in range(3)) for p in probs]
-            spans.extend((s.start, s.end) for s in marginal_spans(toks, marg, min_inside))
+            doc.append(np.stack([probs[:, c] if c is not None else np.zeros(len(x))
+                                 for c in columns], axis=1))
+        out.append(doc)
+    return out
+
+
+def spans_at(marginals: Sequence[Sequence[np.ndarray]], rows: Sequence[tuple],
+             min_inside: float) -> list[list[tuple[int, int]]]:
+    """Per document, the character spans read from :func:`head_marginals` at ``min_inside``."""
+    out = []
+    for doc, (_, _, ts) in zip(marginals, rows, strict=True):
+        spans = []
+        for marg, toks in zip(doc, ts, strict=True):
+            spans.extend((s.start, s.end) for s in marginal_spans(toks, marg.tolist(), min_inside))
         out.append(spans)
     return out
 
 
 def choose_min_inside(docs: Sequence[Document], rows: Sequence[tuple]) -> dict:
     """``min_inside`` of the best span overlap F1 over :data:`FOLDS` folds of train."""
-    table = {}
+    held_docs: list[Document] = []
+    spans: dict[float, list] = {value: [] for value in GRID}
     for fold in range(FOLDS):
         held = [k for k in range(len(rows)) if k % FOLDS == fold]
         model = fit([rows[k] for k in range(len(rows)) if k % FOLDS != fold])
+        held_rows = [rows[k] for k in held]
+        marginals = head_marginals(model, held_rows)
+        held_docs += [docs[k] for k in held]
         for value in GRID:
-            spans = predict_spans(model, [rows[k] for k in held], value)
-            table.setdefault(value, []).append((
-                [docs[k] for k in held], spans))
-    scores = {}
-    for value, parts in table.items():
-        all_docs = [d for ds, _ in parts for d in ds]
-        all_spans = [s for _, ss in parts for s in ss]
-        scores[value] = span_scores(all_docs, all_spans)
+            spans[value] += spans_at(marginals, held_rows, value)
+    scores = {value: span_scores(held_docs, spans[value]) for value in GRID}
     best = max(scores, key=lambda v: scores[v]["overlap_f1"])
     return {"min_inside": best, "train_cv": {str(k): v for k, v in scores.items()}}
 
@@ -241,29 +255,20 @@ def choose_min_inside(docs: Sequence[Document], rows: Sequence[tuple]) -> dict:
 def head_features(model, rows: Sequence[tuple]) -> list[list[list[dict]]]:
     """Per document, sentence and word: the head's ``B`` and ``I`` probabilities as CRF
     features."""
-    classes = list(model.classes_)
-    out = []
-    for xs, _, _ in rows:
-        doc = []
-        for x in xs:
-            probs = model.predict_proba(x)
-            doc.append([{f"head_{tag}": float(p[classes.index(k)])
-                         for k, tag in enumerate(TAGS[:2]) if k in classes} for p in probs])
-        out.append(doc)
-    return out
+    return [[[{"head_B": float(b), "head_I": float(i)} for b, i, _ in marg] for marg in doc]
+            for doc in head_marginals(model, rows)]
 
 
-def stacked_rows(train_docs: Sequence[Document], dev_docs: Sequence[Document],
+def stacked_rows(store, head, train_docs: Sequence[Document], dev_docs: Sequence[Document],
                  train_rows: Sequence[tuple], dev_rows: Sequence[tuple], min_inside: float
                  ) -> dict[str, dict]:
     """The CRF retrained here without and with the head's probabilities as features (on
-    train, out of fold over the CRF's own folds), its marginal spans at ``min_inside`` on
-    dev."""
+    train, out of fold over the CRF's own folds; on dev, ``head``'s), its marginal spans at
+    ``min_inside`` on dev; lexicons from ``store`` (train aliases only)."""
     import pycrfsuite
 
     from app.document.lexicon import Lexicon
     from app.search.abbreviations import AbbreviationTable
-    from training.catalogs import train_catalog
     from training.mention_detector import FOLDS as CRF_FOLDS
     from training.mention_detector import document_sequences, train
 
@@ -274,14 +279,12 @@ def stacked_rows(train_docs: Sequence[Document], dev_docs: Sequence[Document],
         for k, features in zip(held, head_features(model, [train_rows[k] for k in held]),
                                strict=True):
             extra_train[k] = features
-    extra_dev = head_features(fit(train_rows), dev_rows)
+    extra_dev = head_features(head, dev_rows)
     table = AbbreviationTable.default()
+    titles = Lexicon.from_store(store, aliases=False)
+    aliases = Lexicon.from_store(store, titles=False)
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        store = train_catalog(None, Path(tmp))
-        titles = Lexicon.from_store(store, aliases=False)
-        aliases = Lexicon.from_store(store, titles=False)
-        store.close()
         for name, extra in (("crf (retrained here)", None), ("crf + head features", extra_train)):
             path = Path(tmp) / "crf.crfsuite"
             train(train_docs, titles, table, path, 0.05, 0.05, extra=extra)
@@ -304,13 +307,6 @@ def stacked_rows(train_docs: Sequence[Document], dev_docs: Sequence[Document],
     return out
 
 
-def union(base: Sequence[tuple[int, int]], extra: Sequence[tuple[int, int]]
-          ) -> list[tuple[int, int]]:
-    """``base`` plus the spans of ``extra`` that overlap none of them."""
-    added = [s for s in extra if not any(s[0] < b[1] and b[0] < s[1] for b in base)]
-    return sorted([*base, *added])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m training.token_head", description=__doc__,
@@ -320,6 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="The encoder bundle (encoder.onnx, encoder.json, tokenizer.json).")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--catalog", type=Path,
+                        help="A catalog with CodiEsp train aliases only (default: build one).")
     parser.add_argument("--limit", type=int, help="Only the first N notes of each split.")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -333,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     choice = choose_min_inside(train_docs, train_rows)
     model = fit(train_rows)
     fit_seconds = time.perf_counter() - start
-    head = predict_spans(model, dev_rows, choice["min_inside"])
+    head = spans_at(head_marginals(model, dev_rows), dev_rows, choice["min_inside"])
 
     times = []
     for doc in dev_docs:
@@ -343,9 +341,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         times.append((time.perf_counter() - begin) * 1000)
 
     rows = {"head": span_scores(dev_docs, head)}
-    rows.update(pipeline_rows(dev_docs, head))
-    rows.update(stacked_rows(train_docs, dev_docs, train_rows, dev_rows,
-                             SpotterConfig().detector_min_inside))
+    with tempfile.TemporaryDirectory() as tmp:
+        store = train_catalog(args.catalog, Path(tmp))
+        rows.update(pipeline_rows(store, dev_docs, head))
+        rows.update(stacked_rows(store, model, train_docs, dev_docs, train_rows, dev_rows,
+                                 SpotterConfig().detector_min_inside))
+        store.close()
     payload = {
         "min_inside": choice["min_inside"], "train_cv": choice["train_cv"],
         "dev": rows, "fit_seconds": round(fit_seconds, 1),
@@ -363,55 +364,53 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def pipeline_rows(docs: Sequence[Document], head: Sequence[Sequence[tuple[int, int]]]
+def pipeline_rows(store, docs: Sequence[Document], head: Sequence[Sequence[tuple[int, int]]]
                   ) -> dict[str, dict]:
     """The CRF alone, the shipped default and the default plus the head's new spans, on
-    ``docs``, through the app's pipeline and analyser (catalog with train aliases only)."""
-    from app.catalog.default import alias_source, build_default_catalog
-    from app.catalog.store import CatalogStore
+    ``docs``, through the app's pipeline and analyser (``store``: train aliases only)."""
+    from app.catalog.default import alias_source
     from app.document.analyse import DocumentAnalyzer, is_proposed, load_stats
-    from app.document.detector import MentionDetector, default_model_path
+    from app.document.detector import MentionDetector, ScoredSpan, default_model_path, fuse
     from app.document.types import Mention
     from app.search.bundle import open_pipeline
     from training.document_metrics import DocumentResult, PredictedMention, score_documents
     from training.evaluate import CONFIGS
-    from training.evaluate_documents import DEFAULT_VARIANT, VARIANTS, invalid_codes
+    from training.evaluate_documents import (
+        DEFAULT_VARIANT,
+        VARIANTS,
+        cached_search,
+        invalid_codes,
+        predicted,
+    )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        catalog = Path(tmp) / "catalog.db"
-        build_default_catalog(catalog, alias_splits=("train",))
-        store = CatalogStore(catalog)
-        pipeline, _ = open_pipeline(store, CONFIGS["hybrid+ranker"]((alias_source("train"),)))
-        config = VARIANTS[DEFAULT_VARIANT]
-        analyzer = DocumentAnalyzer(pipeline, config=config, stats=load_stats(),
-                                    detector_model=default_model_path())
-        detector = MentionDetector.from_store(store, default_model_path(),
-                                              alias_sources=(alias_source("train"),))
-        invalid = invalid_codes(store, docs)
-        crf, default, fused = [], [], []
-        for doc, extra in zip(docs, head, strict=True):
-            crf.append([(s.start, s.end) for s in
-                        detector.spans(doc.text, min_inside=config.detector_min_inside)])
-            preds = []
-            for coded in analyzer.analyse(doc.text, 5).mentions:
-                m = coded.mention
-                preds.append(PredictedMention(m.start, m.end, m.negated,
-                                              tuple(r.code for r in coded.results),
-                                              coded.proposed))
-            default.append(DocumentResult(doc.doc_id, doc.gold, tuple(preds)))
-            base = [(p.start, p.end) for p in preds]
-            added = [s for s in union(base, extra) if s not in base]
-            more = []
-            for s, e in added:
-                results = tuple(pipeline.search(doc.text[s:e], top_k=5))
-                mention = Mention(s, e, doc.text[s:e], source="detector")
-                more.append(PredictedMention(
-                    s, e, False, tuple(r.code for r in results),
-                    is_proposed(mention, results, config.detector_min_code_confidence,
-                                config.code_min_confidence)))
-            fused.append(DocumentResult(doc.doc_id, doc.gold,
-                                        tuple(sorted(preds + more, key=lambda p: p.start))))
-        store.close()
+    pipeline, _ = open_pipeline(store, CONFIGS["hybrid+ranker"]((alias_source("train"),)))
+    config = VARIANTS[DEFAULT_VARIANT]
+    analyzer = DocumentAnalyzer(pipeline, config=config, stats=load_stats(),
+                                detector_model=default_model_path())
+    detector = MentionDetector.from_store(store, default_model_path(),
+                                          alias_sources=(alias_source("train"),))
+    invalid = invalid_codes(store, docs)
+    cache: dict = {}
+    crf, default, fused = [], [], []
+    for doc, extra in zip(docs, head, strict=True):
+        crf.append([(s.start, s.end) for s in
+                    detector.spans(doc.text, min_inside=config.detector_min_inside)])
+        preds = [predicted(coded) for coded in analyzer.analyse(doc.text, 5).mentions]
+        default.append(DocumentResult(doc.doc_id, doc.gold, tuple(preds)))
+        # the head's spans where the default has none, as a detector-only mention
+        both = fuse([ScoredSpan(s, e) for s, e in extra], [ScoredSpan(p.start, p.end)
+                                                           for p in preds], prefer="lexicon")
+        more = []
+        for span in (s for s in both if s.source == "detector"):
+            s, e = span.start, span.end
+            codes, confidence = cached_search(pipeline, cache, doc.text[s:e], 5)
+            mention = Mention(s, e, doc.text[s:e], source="detector")
+            more.append(PredictedMention(
+                s, e, False, codes,
+                is_proposed(mention, (confidence,) if codes else (),
+                            config.detector_min_code_confidence, config.code_min_confidence)))
+        fused.append(DocumentResult(doc.doc_id, doc.gold,
+                                    tuple(sorted(preds + more, key=lambda p: p.start))))
     out = {"crf": span_scores(docs, crf)}
     for name, results in (("default", default), ("default + head", fused)):
         metrics = score_documents(results, invalid)

@@ -12,7 +12,7 @@ from app.document.segment import tokens
 from app.paths import resources_dir
 from app.search.encoder import TextEncoder
 from training.codiesp_documents import Document, GoldMention
-from training.token_head import WordVectors, cached_split, fit, predict_spans, union
+from training.token_head import WordVectors, cached_split, fit, head_marginals, spans_at
 
 MODEL = resources_dir() / "model"
 
@@ -60,12 +60,9 @@ def test_head_learns_mentions_and_caches_vectors(vectors: WordVectors, tmp_path:
     assert rows[0][1][0][-3:] == ["B", "I", "I"]  # "fractura de cadera" tagged in sentence 1
     model = fit(rows)
     test = [note(99, "fractura de cadera")]
-    spans = predict_spans(model, cached_split(test, vectors, tmp_path / "dev.pkl"), 0.5)[0]
+    test_rows = cached_split(test, vectors, tmp_path / "dev.pkl")
+    spans = spans_at(head_marginals(model, test_rows), test_rows, 0.5)[0]
     gold = test[0].gold[0].fragments[0]
     assert any(s < gold[1] and gold[0] < e for s, e in spans)
     assert not any("fiebre" in test[0].text[s:e] or "domicilio" in test[0].text[s:e]
                    for s, e in spans)
-
-
-def test_union_adds_only_spans_that_overlap_nothing():
-    assert union([(0, 5), (10, 14)], [(3, 8), (20, 25)]) == [(0, 5), (10, 14), (20, 25)]
